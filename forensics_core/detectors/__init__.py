@@ -1,0 +1,79 @@
+"""The detector registry: one place that knows every detector by its fixed id.
+
+Each detector lives in its own module of this package and registers its class with
+:func:`register_detector`; :func:`get_detector` and :func:`list_detectors` import every module of
+the package on first use, so adding a detector means adding one module.
+
+Fixed ids (other tools call them): ``resampling``, ``resampling-lstm``, ``lstm-endec``,
+``j-conv-lstm-conv``, ``mantranet``, ``srm-cnn``; ``noise-baseline`` is a pipeline baseline.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TypeVar
+
+from forensics_core.detectors.base import (
+    Analysis,
+    Detector,
+    Parameter,
+    ProgressReporter,
+    Result,
+)
+from forensics_core.errors import ForensicsError
+
+__all__ = [
+    "Analysis",
+    "Detector",
+    "Parameter",
+    "ProgressReporter",
+    "Result",
+    "DEFAULT_DETECTOR",
+    "get_detector",
+    "list_detectors",
+    "register_detector",
+]
+
+#: The detector the workbench selects when nothing else is asked for.
+DEFAULT_DETECTOR = "noise-baseline"
+
+_REGISTRY: dict[str, type[Detector]] = {}
+_loaded = False
+
+D = TypeVar("D", bound=type[Detector])
+
+
+def register_detector(cls: D) -> D:
+    """Class decorator: add ``cls`` to the registry under ``cls.id``."""
+    if not cls.id:
+        raise ValueError(f"{cls.__name__} has no id")
+    if cls.id in _REGISTRY and _REGISTRY[cls.id] is not cls:
+        raise ValueError(f"detector id {cls.id!r} is registered twice")
+    _REGISTRY[cls.id] = cls
+    return cls
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):
+            importlib.import_module(f"{__name__}.{module}")
+        _loaded = True
+
+
+def list_detectors() -> list[Detector]:
+    """An instance of every registered detector, in registration order."""
+    _load_builtins()
+    return [cls() for cls in _REGISTRY.values()]
+
+
+def get_detector(detector_id: str) -> Detector:
+    """The detector registered under ``detector_id``; a clear error names the known ids."""
+    _load_builtins()
+    try:
+        return _REGISTRY[detector_id]()
+    except KeyError:
+        raise ForensicsError(
+            f"Unknown detector '{detector_id}'. Known detectors: {', '.join(_REGISTRY)}."
+        ) from None

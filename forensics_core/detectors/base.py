@@ -1,0 +1,334 @@
+"""The detector contract: declared parameters, the ``Result`` of a run, progress and cancel.
+
+Every detector subclasses :class:`Detector`, declares its identity and parameters as class
+attributes, and implements :meth:`Detector.analyse`. The public entry point is
+:meth:`Detector.run`, which validates parameters, picks the device, times the run, applies the
+default threshold and fills in provenance, so that detectors only compute their heatmap.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from forensics_core import __version__
+from forensics_core.errors import Cancelled, ParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from forensics_core.evidence import Evidence
+
+ProgressCallback = Callable[[float, str], None]
+CancelCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One typed, bounded detector parameter, declared so that a GUI can build its form.
+
+    ``kind`` is one of ``int``, ``float``, ``bool`` or ``str``; a ``str`` parameter with
+    ``choices`` is a drop-down list.
+    """
+
+    name: str
+    kind: type
+    default: Any
+    label: str = ""
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` converted to this parameter's type, or raise ``ParameterError``."""
+        try:
+            if self.kind is bool:
+                if isinstance(value, str):
+                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError(value)
+                    value = value.lower() in ("true", "1", "yes")
+                converted: Any = bool(value)
+            elif self.kind is int:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError(value)
+                converted = int(value)
+            else:
+                converted = self.kind(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"Parameter '{self.name}' expects {self.kind.__name__}, got {value!r}."
+            ) from None
+        if self.choices and converted not in self.choices:
+            raise ParameterError(
+                f"Parameter '{self.name}' must be one of {', '.join(self.choices)}; got {converted!r}."
+            )
+        if self.minimum is not None and converted < self.minimum:
+            raise ParameterError(f"Parameter '{self.name}' must be >= {self.minimum}; got {converted}.")
+        if self.maximum is not None and converted > self.maximum:
+            raise ParameterError(f"Parameter '{self.name}' must be <= {self.maximum}; got {converted}.")
+        return converted
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description of the parameter."""
+        return {
+            "name": self.name,
+            "type": self.kind.__name__,
+            "default": self.default,
+            "label": self.label or self.name,
+            "help": self.help,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "choices": list(self.choices),
+        }
+
+
+@dataclass
+class Result:
+    """What a detector run produces.
+
+    ``heatmap`` is float32, HxW at the image's full resolution, in [0, 1], 1 = manipulated.
+    ``extra_maps`` holds further named HxW maps (for example one per resampling class);
+    ``extra`` holds JSON-ready figures (histograms, thresholds, per-class scores).
+    """
+
+    detector_id: str
+    heatmap: np.ndarray
+    score: float
+    threshold: float
+    mask: np.ndarray
+    extra_maps: dict[str, np.ndarray] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def with_threshold(self, threshold: float) -> "Result":
+        """A copy whose mask is ``heatmap >= threshold`` (the arrays other than the mask are shared)."""
+        return Result(
+            detector_id=self.detector_id,
+            heatmap=self.heatmap,
+            score=self.score,
+            threshold=float(threshold),
+            mask=self.heatmap >= threshold,
+            extra_maps=self.extra_maps,
+            extra=self.extra,
+            timings=self.timings,
+            device=self.device,
+            provenance=self.provenance,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the arrays, JSON-ready."""
+        height, width = self.heatmap.shape
+        return {
+            "detector": self.detector_id,
+            "score": float(self.score),
+            "threshold": float(self.threshold),
+            "height": int(height),
+            "width": int(width),
+            "masked_fraction": float(self.mask.mean()) if self.mask.size else 0.0,
+            "extra_maps": sorted(self.extra_maps),
+            "extra": self.extra,
+            "timings_s": self.timings,
+            "device": self.device,
+            "provenance": self.provenance,
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What :meth:`Detector.analyse` returns: the heatmap and what the detector knows about it.
+
+    ``threshold`` is ``None`` when the detector has no better default than Otsu on the heatmap;
+    ``mask`` is ``None`` when the mask is simply ``heatmap >= threshold``.
+    """
+
+    heatmap: np.ndarray
+    score: float
+    threshold: float | None = None
+    mask: np.ndarray | None = None
+    extra_maps: Mapping[str, np.ndarray] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    weights_sha256: Mapping[str, str] = field(default_factory=dict)
+
+
+class ProgressReporter:
+    """Calls ``progress`` and checks ``cancel`` for a detector, throttled to a few times a second.
+
+    A detector calls :meth:`update` inside every loop that may last long; each call raises
+    :class:`Cancelled` as soon as the user asked to stop.
+    """
+
+    def __init__(
+        self,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+        min_interval_s: float = 0.2,
+    ) -> None:
+        self._progress = progress
+        self._cancel = cancel
+        self._min_interval_s = min_interval_s
+        self._last = -float("inf")
+
+    def update(self, fraction: float, message: str = "", force: bool = False) -> None:
+        """Report ``fraction`` (0..1) done; raise :class:`Cancelled` if the user asked to stop."""
+        if self._cancel is not None and self._cancel():
+            raise Cancelled("The analysis was cancelled.")
+        now = time.monotonic()
+        if self._progress is not None and (force or now - self._last >= self._min_interval_s):
+            self._last = now
+            self._progress(float(min(max(fraction, 0.0), 1.0)), message)
+
+    def scaled(self, start: float, stop: float) -> "ProgressReporter":
+        """A reporter that maps its own 0..1 onto ``start..stop`` of this one."""
+        parent = self
+
+        class _Scaled(ProgressReporter):
+            def update(self, fraction: float, message: str = "", force: bool = False) -> None:
+                parent.update(start + (stop - start) * fraction, message, force)
+
+        return _Scaled()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that can change a result, for provenance."""
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version(), "tamper-workbench": __version__}
+    for name in ("numpy", "scipy", "torch", "opencv-python-headless", "scikit-image", "pillow"):
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return versions
+
+
+class Detector(ABC):
+    """Base class of every detector in the registry (see :mod:`forensics_core.detectors`)."""
+
+    id: str = ""
+    display_name: str = ""
+    reference: str = ""
+    version: str = "0"
+    description: str = ""
+    parameters: Sequence[Parameter] = ()
+    #: A method that has no learned weights at all (hand-crafted) is always ready.
+    needs_weights: bool = True
+    #: True for pipeline-proving baselines that are not one of the seed methods.
+    is_baseline: bool = False
+
+    # ---- declared state -------------------------------------------------------------------
+    def is_trained(self) -> bool:
+        """True when every weights file this detector needs is present and listed in the manifest."""
+        return not self.needs_weights
+
+    def training_status(self) -> str:
+        """One line for people: trained, hand-crafted, or untrained and why."""
+        if not self.needs_weights:
+            return "hand-crafted (no learned weights)"
+        return "trained" if self.is_trained() else "NOT TRAINED: no weights in weights/"
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description for ``tamper-workbench detectors`` and the GUI."""
+        return {
+            "id": self.id,
+            "name": self.display_name,
+            "reference": self.reference,
+            "version": self.version,
+            "description": self.description,
+            "baseline": self.is_baseline,
+            "trained": self.is_trained(),
+            "status": self.training_status(),
+            "parameters": [p.describe() for p in self.parameters],
+        }
+
+    def default_params(self) -> dict[str, Any]:
+        """The declared defaults of every parameter."""
+        return {p.name: p.default for p in self.parameters}
+
+    def validate_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Defaults overlaid with ``params``, each validated; unknown names are refused."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(params or {}) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"Detector '{self.id}' has no parameter {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(known) or 'none'}."
+            )
+        values = self.default_params()
+        for name, value in (params or {}).items():
+            values[name] = known[name].validate(value)
+        return values
+
+    # ---- running --------------------------------------------------------------------------
+    @abstractmethod
+    def analyse(
+        self,
+        evidence: "Evidence",
+        params: Mapping[str, Any],
+        reporter: ProgressReporter,
+        device: "torch.device",
+    ) -> Analysis:
+        """Compute the heatmap of ``evidence``. Call ``reporter.update`` at least every second."""
+
+    def run(
+        self,
+        evidence: "Evidence",
+        params: Mapping[str, Any] | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+        device: str = "auto",
+    ) -> Result:
+        """Run the detector on ``evidence`` and return a full :class:`Result`.
+
+        ``progress(fraction, message)`` is called at least once a second; ``cancel()`` is checked
+        as often and, when it returns True, the run stops with :class:`Cancelled`.
+        """
+        from forensics_core.device import resolve_device
+        from forensics_core.postprocess import otsu_threshold
+
+        values = self.validate_params(params)
+        torch_device = resolve_device(device)
+        reporter = ProgressReporter(progress, cancel)
+        reporter.update(0.0, f"Starting {self.display_name} on {torch_device.type}", force=True)
+        started = time.perf_counter()
+        analysis = self.analyse(evidence, values, reporter, torch_device)
+        elapsed = time.perf_counter() - started
+        heatmap = np.clip(np.nan_to_num(analysis.heatmap.astype(np.float32, copy=False)), 0.0, 1.0)
+        if heatmap.shape != (evidence.height, evidence.width):
+            raise RuntimeError(
+                f"{self.id} produced a {heatmap.shape} heatmap for a "
+                f"{evidence.height}x{evidence.width} image"
+            )
+        threshold = analysis.threshold if analysis.threshold is not None else otsu_threshold(heatmap)
+        mask = analysis.mask if analysis.mask is not None else heatmap >= threshold
+        reporter.update(1.0, "Done", force=True)
+        return Result(
+            detector_id=self.id,
+            heatmap=heatmap,
+            score=float(analysis.score),
+            threshold=float(threshold),
+            mask=mask.astype(bool, copy=False),
+            extra_maps=dict(analysis.extra_maps),
+            extra=dict(analysis.extra),
+            timings={"analysis": elapsed},
+            device=str(torch_device),
+            provenance={
+                "detector": self.id,
+                "detector_name": self.display_name,
+                "detector_version": self.version,
+                "reference": self.reference,
+                "baseline": self.is_baseline,
+                "trained": self.is_trained(),
+                "weights_sha256": dict(analysis.weights_sha256),
+                "parameters": values,
+                "libraries": library_versions(),
+                "evidence_sha256": evidence.sha256,
+            },
+        )

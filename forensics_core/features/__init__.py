@@ -1,0 +1,1 @@
+"""Hand-crafted forensic features shared by several detectors (never duplicated per detector)."""

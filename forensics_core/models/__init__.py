@@ -1,0 +1,1 @@
+"""Neural network architectures, one module per architecture (timm style)."""

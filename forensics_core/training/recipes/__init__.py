@@ -1,0 +1,1 @@
+"""Training recipes, one module per learned detector; each registers itself on import."""

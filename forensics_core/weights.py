@@ -1,0 +1,146 @@
+"""Trained weights: safetensors files checked against SHA-256 sums in a manifest.
+
+Layout: ``weights/<detector>/<name>.safetensors`` and ``weights/manifest.json``::
+
+    {"format": 1,
+     "models": {"<detector>/<name>": {"detector": ..., "file": "<detector>/<name>.safetensors",
+                                       "sha256": ..., "bytes": ..., "training": {...},
+                                       "validation": {...}}}}
+
+Weights are never unpickled: files are read once, hashed, compared with the manifest and only
+then parsed by :func:`safetensors.torch.load`. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+
+from forensics_core.atomic import write_bytes_atomic, write_json_atomic
+from forensics_core.errors import WeightsError
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+
+
+def weights_dir() -> Path:
+    """The shipped weights folder (``TAMPER_WEIGHTS_DIR`` overrides it, for tests and training)."""
+    override = os.environ.get("TAMPER_WEIGHTS_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[1] / "weights"
+
+
+def user_weights_dir() -> Path:
+    """Per-user folder for weights the user imports (``TAMPER_USER_WEIGHTS_DIR`` overrides)."""
+    override = os.environ.get("TAMPER_USER_WEIGHTS_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tamper-workbench" / "weights"
+
+
+def read_manifest(folder: Path | None = None) -> dict[str, Any]:
+    """The manifest of ``folder`` (default :func:`weights_dir`); an empty one if there is none."""
+    path = (folder or weights_dir()) / MANIFEST_NAME
+    if not path.exists():
+        return {"format": MANIFEST_FORMAT, "models": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"The weights manifest {path} cannot be read: {exc}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
+        raise WeightsError(f"The weights manifest {path} has no 'models' table.")
+    return manifest
+
+
+def manifest_entry(key: str, folder: Path | None = None) -> dict[str, Any] | None:
+    """The manifest entry for ``key`` (``"<detector>/<name>"``), or None."""
+    return read_manifest(folder)["models"].get(key)
+
+
+def has_weights(key: str, folder: Path | None = None) -> bool:
+    """True when ``key`` is in the manifest and its file exists (the hash is checked on load)."""
+    folder = folder or weights_dir()
+    try:
+        entry = manifest_entry(key, folder)
+    except WeightsError:
+        return False
+    return entry is not None and (folder / entry["file"]).is_file()
+
+
+def load_weights(key: str, folder: Path | None = None) -> tuple[dict[str, torch.Tensor], str]:
+    """Load the tensors of ``key`` after checking the file's SHA-256 against the manifest.
+
+    Returns the state dict and the file's SHA-256. Raises :class:`WeightsError` with a clear
+    message when the entry or file is missing, the hash differs, or the file is not safetensors.
+    """
+    folder = folder or weights_dir()
+    entry = manifest_entry(key, folder)
+    if entry is None:
+        raise WeightsError(
+            f"No trained weights '{key}' in {folder / MANIFEST_NAME}: this model is not trained. "
+            f"Train it with 'tamper-workbench train' or import a weights file."
+        )
+    path = folder / entry["file"]
+    return load_verified_file(path, entry["sha256"], label=key), entry["sha256"]
+
+
+def load_verified_file(path: Path, expected_sha256: str, label: str = "") -> dict[str, torch.Tensor]:
+    """Read ``path`` once, compare its SHA-256 with ``expected_sha256``, then parse safetensors."""
+    name = label or path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WeightsError(f"The weights file for '{name}' cannot be read ({path}): {exc.strerror}.") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise WeightsError(
+            f"The weights file {path} does not match its manifest: SHA-256 is {actual}, "
+            f"expected {expected_sha256}. The file was changed or corrupted; it was not loaded."
+        )
+    try:
+        return load_safetensors_bytes(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"The weights file {path} is not a valid safetensors file: {exc}") from None
+
+
+def save_weights(
+    key: str,
+    tensors: dict[str, torch.Tensor],
+    training: dict[str, Any],
+    validation: dict[str, Any],
+    folder: Path | None = None,
+) -> dict[str, Any]:
+    """Write ``tensors`` as ``<folder>/<key>.safetensors`` and record it in the manifest.
+
+    Both the weights file and the manifest are written atomically. Returns the manifest entry.
+    """
+    folder = folder or weights_dir()
+    detector = key.split("/", 1)[0]
+    relative = f"{key}.safetensors"
+    contiguous = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
+    data = save_safetensors_bytes(contiguous, metadata={"key": key})
+    write_bytes_atomic(folder / relative, data)
+    entry = {
+        "detector": detector,
+        "file": relative,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+        "training": training,
+        "validation": validation,
+    }
+    manifest = read_manifest(folder)
+    manifest["format"] = MANIFEST_FORMAT
+    manifest["models"][key] = entry
+    manifest["models"] = dict(sorted(manifest["models"].items()))
+    write_json_atomic(folder / MANIFEST_NAME, manifest)
+    return entry

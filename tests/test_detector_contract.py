@@ -1,0 +1,102 @@
+"""The detector contract: parameters, registry, progress and cancel, device choice, the baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from forensics_core import metrics
+from forensics_core.detectors import DEFAULT_DETECTOR, get_detector, list_detectors
+from forensics_core.detectors.base import Parameter, ProgressReporter
+from forensics_core.device import resolve_device
+from forensics_core.errors import Cancelled, ForensicsError, ParameterError
+from forensics_core.evidence import load_evidence
+from tests.planted import noisy_image_with_planted_region, write_png
+
+FIXED_IDS = {"resampling", "resampling-lstm", "lstm-endec", "j-conv-lstm-conv", "mantranet", "srm-cnn"}
+
+
+def test_parameter_validation_converts_and_bounds():
+    window = Parameter("window", int, 32, minimum=4, maximum=256)
+    assert window.validate("64") == 64
+    with pytest.raises(ParameterError, match=">= 4"):
+        window.validate(2)
+    with pytest.raises(ParameterError, match="expects int"):
+        window.validate("abc")
+    with pytest.raises(ParameterError):
+        window.validate(3.5)
+    mode = Parameter("mode", str, "resize", choices=("resize", "tiled"))
+    with pytest.raises(ParameterError, match="one of"):
+        mode.validate("other")
+    flag = Parameter("flag", bool, True)
+    assert flag.validate("false") is False
+    with pytest.raises(ParameterError):
+        flag.validate("maybe")
+
+
+def test_registry_lists_every_detector_with_its_declarations():
+    detectors = {d.id: d for d in list_detectors()}
+    assert DEFAULT_DETECTOR in detectors
+    for detector in detectors.values():
+        described = detector.describe()
+        assert described["name"] and described["reference"] and described["version"]
+        assert isinstance(described["trained"], bool)
+        for param in detector.parameters:
+            param.validate(param.default)
+    with pytest.raises(ForensicsError, match="Unknown detector"):
+        get_detector("no-such-detector")
+
+
+def test_registered_seed_ids_are_the_fixed_ones():
+    ids = {d.id for d in list_detectors()}
+    assert ids - FIXED_IDS - {"noise-baseline"} == set(), "only the fixed ids (and the baseline) are registered"
+
+
+def test_unknown_parameter_is_refused(tmp_path):
+    rgb, _ = noisy_image_with_planted_region()
+    evidence = load_evidence(write_png(tmp_path / "x.png", rgb))
+    with pytest.raises(ParameterError, match="no parameter"):
+        get_detector("noise-baseline").run(evidence, {"bogus": 1}, device="cpu")
+
+
+def test_progress_reporter_cancels_and_scales():
+    calls = []
+    reporter = ProgressReporter(lambda f, m: calls.append(f), lambda: False, min_interval_s=0.0)
+    reporter.scaled(0.5, 1.0).update(0.5, "half")
+    assert calls == [0.75]
+    with pytest.raises(Cancelled):
+        ProgressReporter(None, lambda: True).update(0.1)
+
+
+def test_baseline_finds_planted_noise_region(tmp_path):
+    rgb, truth = noisy_image_with_planted_region()
+    evidence = load_evidence(write_png(tmp_path / "planted.png", rgb))
+    progress = []
+    result = get_detector("noise-baseline").run(evidence, progress=lambda f, m: progress.append(f), device="cpu")
+    assert result.heatmap.shape == truth.shape and result.heatmap.dtype == np.float32
+    assert 0.0 <= result.heatmap.min() and result.heatmap.max() <= 1.0
+    assert result.mask.shape == truth.shape and result.mask.dtype == bool
+    assert metrics.pixel_auc(result.heatmap, truth) > 0.9
+    assert metrics.f1_score(result.mask, truth) > 0.6
+    assert progress[0] == 0.0 and progress[-1] == 1.0
+    assert result.provenance["evidence_sha256"] == evidence.sha256
+    assert result.provenance["baseline"] is True
+    assert result.device == "cpu"
+
+
+def test_cancel_before_start_raises(tmp_path):
+    rgb, _ = noisy_image_with_planted_region()
+    evidence = load_evidence(write_png(tmp_path / "x.png", rgb))
+    with pytest.raises(Cancelled):
+        get_detector("noise-baseline").run(evidence, cancel=lambda: True, device="cpu")
+
+
+def test_device_choice():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ForensicsError):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ForensicsError, match="no CUDA"):
+            resolve_device("cuda")

@@ -183,7 +183,7 @@ def train(
             optimiser.step()
             recipe.after_step(model)
             step += 1
-            running.append(float(loss))
+            running.append(loss.item())
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(running[-50:]):.4f}")
             is_last = step >= config.steps

@@ -135,7 +135,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     weights_folder = Path(args.weights_dir) if args.weights_dir else weights_dir()
     command = "tamper-workbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcome = train(recipe, config, device, out_dir, weights_folder, resume=not args.no_resume,
-                    show_progress=not args.quiet, command=command)
+                    show_progress=not args.quiet, command=command,
+                    time_limit_s=args.time_limit * 60 if args.time_limit else None)
     print(f"trained {recipe.id} for {outcome.steps} steps in {outcome.wall_time_s:.0f} s on {device}; "
           f"validation AUC {outcome.final_validation['auc']:.4f}")
     for key, entry in outcome.weights.items():
@@ -171,6 +172,20 @@ def cmd_weights(args: argparse.Namespace) -> int:
     if not models:
         print("no weights in the manifest")
     return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+def cmd_weights_import_mantranet(args: argparse.Namespace) -> int:
+    """Convert the authors' Keras ManTra-Net weights into the user's weights folder."""
+    from forensics_core.models.mantranet_keras_import import import_mantranet
+    from forensics_core.weights import user_weights_dir
+
+    report = import_mantranet(Path(args.file))
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"imported {report.path.name} as {report.key}: {user_weights_dir() / report.entry['file']} "
+          f"sha256 {report.entry['sha256'][:16]}... (git blob {report.blob_id})")
+    print(f"note: {report.entry['training']['licence']}")
+    return EXIT_OK
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -225,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run folder for checkpoints and logs (default runs/DETECTOR)")
     p.add_argument("--weights-dir", help="where weights and manifest go (default: the shipped weights/)")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--time-limit", type=float, metavar="MINUTES",
+                   help="stop after this long, checkpoint, validate and export what was learned")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 
@@ -234,8 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_gallery)
 
-    p = sub.add_parser("weights", help="list shipped weights and verify their hashes")
+    p = sub.add_parser("weights", help="list shipped weights and verify their hashes (default), or import")
     p.set_defaults(func=cmd_weights)
+    weights_sub = p.add_subparsers(dest="weights_command")
+    q = weights_sub.add_parser("list", help="list shipped weights and verify their hashes")
+    q.set_defaults(func=cmd_weights)
+    q = weights_sub.add_parser("import-mantranet", help="convert the authors' ManTraNet_Ptrain4.h5 (Keras)")
+    q.add_argument("file")
+    q.set_defaults(func=cmd_weights_import_mantranet)
 
     p = sub.add_parser("gui", help="open the workbench")
     p.add_argument("image", nargs="?")

@@ -135,12 +135,15 @@ def train(
     resume: bool = True,
     show_progress: bool = True,
     command: str = "",
+    time_limit_s: float | None = None,
 ) -> TrainingOutcome:
     """Train ``recipe`` under ``config`` on ``device``.
 
     Checkpoints and ``log.csv`` go to ``out_dir``; the exported weights and their manifest
     entries go to ``weights_folder`` (``out_dir/weights`` when None). Checkpoints are our own
-    files, loaded with ``torch.load(weights_only=True)``.
+    files, loaded with ``torch.load(weights_only=True)``. With ``time_limit_s`` the run stops
+    after that many seconds of this call, checkpoints, validates and exports what it has; the
+    manifest then records the steps actually done and that the time limit stopped it.
     """
     from tqdm import tqdm
 
@@ -171,6 +174,7 @@ def train(
     bar = tqdm(total=config.steps, initial=step, disable=not show_progress, desc=f"train {recipe.id}",
                dynamic_ncols=True, file=sys.stderr)
     running: list[float] = []
+    final: dict[str, Any] | None = None
     with log_path.open("a", newline="") as log_file:
         writer = csv.writer(log_file)
         if new_log:
@@ -184,11 +188,12 @@ def train(
             recipe.after_step(model)
             step += 1
             running.append(loss.item())
+            out_of_time = time_limit_s is not None and time.perf_counter() - started > time_limit_s
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(running[-50:]):.4f}")
-            is_last = step >= config.steps
+            is_last = step >= config.steps or out_of_time
             if step % config.val_every == 0 or is_last:
-                figures = validate(recipe, model, val_loader, device, config)
+                figures = final = validate(recipe, model, val_loader, device, config)
                 elapsed = elapsed_before + time.perf_counter() - started
                 row = {"step": step, "train_loss": float(np.mean(running)), "val_loss": figures["loss"],
                        "val_auc": figures["auc"], "val_best_f1": figures["best_f1"], "elapsed_s": elapsed}
@@ -202,15 +207,20 @@ def train(
             if step % config.checkpoint_every == 0 or is_last:
                 _save_checkpoint(checkpoint_path, model, optimiser, step,
                                  elapsed_before + time.perf_counter() - started, history)
+            if out_of_time:
+                break
     bar.close()
     wall_time = elapsed_before + time.perf_counter() - started
-    final = validate(recipe, model, val_loader, device, config)
+    if final is None:  # nothing left to train: the checkpoint was already complete
+        final = validate(recipe, model, val_loader, device, config)
     training_record = {
         "recipe": recipe.id,
         "command": command,
         "config": config.to_dict(),
         "data": recipe.describe_data(config),
         "steps": step,
+        "planned_steps": config.steps,
+        "stopped_by_time_limit": step < config.steps,
         "wall_time_s": round(wall_time, 1),
         "device": str(device) if device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(device)})",
         "torch": torch.__version__,

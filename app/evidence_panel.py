@@ -1,0 +1,163 @@
+"""The evidence panel: identity of the file (hashes, format, size), JPEG facts and searchable metadata."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from forensics_core.evidence import Evidence
+from forensics_core.evidence.model import JpegInfo
+
+#: Shown in selectable, scrollable one-line fields so that paths never wrap mid-name.
+LINE_FIELDS = ("File",)
+#: Shown in a fixed-width font with a button that copies the exact value.
+HASH_FIELDS = ("SHA-256", "MD5")
+
+
+class HashField(QWidget):
+    """A hash in a fixed-width font, broken into lines of 32 characters, with a Copy button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        copy = QToolButton(text="Copy")
+        copy.setToolTip("Copy the exact hash to the clipboard")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._value))
+        layout.addWidget(self.label, 1)
+        layout.addWidget(copy)
+        self._value = ""
+
+    def setText(self, value: str) -> None:  # noqa: N802 (same name as QLabel's)
+        """Show ``value`` (32 characters a line)."""
+        self._value = value
+        self.label.setText("\n".join(value[i:i + 32] for i in range(0, len(value), 32)) or "—")
+
+    def text(self) -> str:
+        """The exact value, without line breaks."""
+        return self._value
+
+
+def _value_widget(name: str) -> QLabel | QLineEdit | HashField:
+    """A hash field, a read-only line edit for the path, else a wrapping label."""
+    if name in HASH_FIELDS:
+        return HashField()
+    if name in LINE_FIELDS:
+        edit = QLineEdit(readOnly=True)
+        edit.setFrame(False)
+        edit.setStyleSheet("background: transparent;")
+        return edit
+    label = QLabel()
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    return label
+
+
+def format_quant_tables(jpeg: JpegInfo) -> str:
+    """The quantisation tables as 8x8 grids of numbers, one block per table id."""
+    blocks = []
+    for table_id, values in sorted(jpeg.quant_tables.items()):
+        rows = [" ".join(f"{v:3d}" for v in values[r * 8:(r + 1) * 8]) for r in range(8)]
+        blocks.append(f"Table {table_id}:\n" + "\n".join(rows))
+    return "\n\n".join(blocks)
+
+
+class EvidencePanel(QWidget):
+    """Shows one :class:`Evidence`: file name, SHA-256, MD5, format, dimensions, JPEG and EXIF."""
+
+    FIELDS = ("File", "Size", "Format", "Dimensions", "Pixels", "SHA-256", "MD5", "Orientation",
+              "JPEG quality", "JPEG coding", "Notes")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.values: dict[str, QLabel | QLineEdit | HashField] = {}
+        for name in self.FIELDS:
+            self.values[name] = _value_widget(name)
+            form.addRow(name + ":", self.values[name])
+        layout.addLayout(form)
+        self.tables = QPlainTextEdit(readOnly=True)
+        self.tables.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.tables.setMaximumHeight(140)
+        self.tables_label = QLabel("JPEG quantisation tables:")
+        layout.addWidget(self.tables_label)
+        layout.addWidget(self.tables)
+        self.search = QLineEdit(placeholderText="Search metadata (key or value)…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        layout.addWidget(QLabel("EXIF and other metadata:"))
+        layout.addWidget(self.search)
+        self.metadata = QTableWidget(0, 2)
+        self.metadata.setHorizontalHeaderLabels(["Key", "Value"])
+        self.metadata.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.metadata.horizontalHeader().setStretchLastSection(True)
+        self.metadata.verticalHeader().setVisible(False)
+        self.metadata.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        layout.addWidget(self.metadata, 1)
+        self.show_evidence(None)
+
+    def show_evidence(self, evidence: Evidence | None) -> None:
+        """Fill the panel from ``evidence`` (or clear it)."""
+        for label in self.values.values():
+            label.setText("—")
+        self.metadata.setRowCount(0)
+        self.tables.clear()
+        has_jpeg = evidence is not None and evidence.jpeg is not None
+        self.tables.setVisible(has_jpeg)
+        self.tables_label.setVisible(has_jpeg)
+        if evidence is None:
+            return
+        v = self.values
+        v["File"].setText(str(evidence.path))
+        v["File"].setToolTip(str(evidence.path))
+        v["Size"].setText(f"{evidence.file_size:,} bytes")
+        v["Format"].setText(evidence.format)
+        v["Dimensions"].setText(f"{evidence.width} x {evidence.height} px ({evidence.megapixels:.2f} MP)")
+        v["Pixels"].setText(f"{evidence.bit_depth}-bit RGB (stored as {evidence.original_mode})")
+        v["SHA-256"].setText(evidence.sha256)
+        v["MD5"].setText(evidence.md5)
+        v["Orientation"].setText(str(evidence.orientation) if evidence.orientation else "not recorded")
+        v["Notes"].setText("\n".join(evidence.notes) or "none")
+        if evidence.jpeg is not None:
+            jpeg = evidence.jpeg
+            quality = f"{jpeg.quality:.0f}" if jpeg.quality is not None else "unknown (non-IJG tables)"
+            standard = "standard IJG tables" if jpeg.standard_tables else "non-standard tables"
+            v["JPEG quality"].setText(f"{quality} ({standard})")
+            v["JPEG coding"].setText(f"{'progressive' if jpeg.progressive else 'baseline'}, "
+                                     f"subsampling {jpeg.subsampling or 'unknown'}")
+            self.tables.setPlainText(format_quant_tables(jpeg))
+        else:
+            v["JPEG quality"].setText("not a JPEG")
+            v["JPEG coding"].setText("not a JPEG")
+        self.metadata.setRowCount(len(evidence.metadata))
+        for row, (key, value) in enumerate(evidence.metadata):
+            self.metadata.setItem(row, 0, QTableWidgetItem(key))
+            self.metadata.setItem(row, 1, QTableWidgetItem(value))
+        for field in LINE_FIELDS:
+            v[field].setCursorPosition(0)
+        self._filter(self.search.text())
+
+    def _filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for row in range(self.metadata.rowCount()):
+            cells = (self.metadata.item(row, c) for c in (0, 1))
+            match = not needle or any(cell is not None and needle in cell.text().lower() for cell in cells)
+            self.metadata.setRowHidden(row, not match)

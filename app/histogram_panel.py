@@ -1,0 +1,102 @@
+"""Histogram of the current heatmap (whole image or the selected ROI) with a draggable threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from forensics_core.postprocess import histogram, otsu_threshold
+
+HISTOGRAM_BINS = 64
+SCOPES = ("Whole image", "Selected ROI")
+
+
+class HistogramPanel(QWidget):
+    """pyqtgraph histogram (log counts) with the Otsu threshold marked and a threshold line to drag.
+
+    ``thresholdChanged(value)`` fires live while the line is dragged; ``scopeChanged()`` when
+    the examiner switches between the whole image and the selected ROI.
+    """
+
+    thresholdChanged = Signal(float)
+    scopeChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.scope = QComboBox()
+        self.scope.addItems(list(SCOPES))
+        top.addWidget(self.scope)
+        self.otsu_button = QPushButton("Otsu")
+        self.otsu_button.setToolTip("Return the threshold to Otsu's threshold of the values shown")
+        top.addWidget(self.otsu_button)
+        self.readout = QLabel("")
+        top.addWidget(self.readout, 1)
+        layout.addLayout(top)
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setLabel("bottom", "heatmap value")
+        self.plot.setLabel("left", "log10(1 + count)")
+        self.plot.setXRange(0, 1, padding=0.04)
+        self.plot.setMinimumHeight(150)
+        self.curve = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(90, 90, 90, 160), pen=pg.mkPen("#333"))
+        self.plot.addItem(self.curve)
+        self.otsu_line = pg.InfiniteLine(angle=90, movable=False,
+                                         pen=pg.mkPen("#1f50dc", width=2, style=Qt.PenStyle.DashLine),
+                                         label="Otsu", labelOpts={"position": 0.9, "color": "#1f50dc"})
+        self.line = pg.InfiniteLine(angle=90, movable=True, bounds=(0.0, 1.0), pen=pg.mkPen("#d02020", width=3),
+                                    hoverPen=pg.mkPen("#ff6060", width=4))
+        self.plot.addItem(self.otsu_line)
+        self.plot.addItem(self.line)
+        layout.addWidget(self.plot, 1)
+        self._otsu = 0.5
+        self.line.sigPositionChanged.connect(self._line_moved)
+        self.otsu_button.clicked.connect(lambda: self.set_threshold(self._otsu, emit=True))
+        self.scope.currentIndexChanged.connect(lambda _i: self.scopeChanged.emit())
+        self.set_values(None, 0.5)
+
+    def roi_scope(self) -> bool:
+        """True when the histogram should show the selected ROI only."""
+        return self.scope.currentIndex() == 1
+
+    def otsu(self) -> float:
+        """Otsu's threshold of the values shown."""
+        return self._otsu
+
+    def threshold(self) -> float:
+        """The threshold line's position."""
+        return float(self.line.value())
+
+    def set_values(self, values: np.ndarray | None, threshold: float) -> None:
+        """Show the histogram of ``values`` (None or empty clears it) with the line at ``threshold``."""
+        if values is None or values.size == 0:
+            self.curve.setData([0.0, 1.0], [0.0])
+            self._otsu = 0.5
+            self.otsu_line.setVisible(False)
+        else:
+            counts, edges = histogram(values, bins=HISTOGRAM_BINS, value_range=(0.0, 1.0))
+            self.curve.setData(edges, np.log10(1.0 + counts.astype(np.float64)))
+            self._otsu = otsu_threshold(values)
+            self.otsu_line.setValue(self._otsu)
+            self.otsu_line.setVisible(True)
+        self.set_threshold(threshold, emit=False)
+
+    def set_threshold(self, value: float, emit: bool) -> None:
+        """Move the threshold line; emit ``thresholdChanged`` only when ``emit``."""
+        self.line.blockSignals(not emit)
+        self.line.setValue(float(np.clip(value, 0.0, 1.0)))
+        self.line.blockSignals(False)
+        self._show_readout()
+
+    def _line_moved(self) -> None:
+        self._show_readout()
+        self.thresholdChanged.emit(self.threshold())
+
+    def _show_readout(self) -> None:
+        self.readout.setText(f"threshold {self.threshold():.3f} · Otsu {self._otsu:.3f}")

@@ -1,0 +1,447 @@
+"""The main window: image view in the middle, analysis and evidence on the left, view and ROIs on the right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+
+from forensics_core import __version__
+from forensics_core.atomic import write_png_atomic, write_text_atomic
+from forensics_core.detectors import get_detector
+from forensics_core.detectors.base import Result
+from forensics_core.device import resolve_device
+from forensics_core.errors import ForensicsError
+from forensics_core.evidence import Evidence, load_evidence
+from forensics_core.report import CaseInfo, ReportItem, annotated_image, build_report_html, check_report_path, display_rgb
+
+from app.case_io import load_case, save_case
+from app.class_maps_panel import ClassMapsPanel
+from app.detector_panel import DetectorPanel
+from app.dialogs import open_path, save_path, show_error
+from app.evidence_panel import EvidencePanel
+from app.histogram_panel import HistogramPanel
+from app.image_view import ImageView
+from app.layers import colormap_lut, mask_lut, outline_lut
+from app.overlay_panel import OverlayPanel
+from app.pdf_export import write_pdf
+from app.recent_files import RecentFiles
+from app.report_dialog import ReportDialog
+from app.results_panel import ResultsPanel
+from app.roi_panel import RoiPanel
+from app.session import ResultState
+from app.side_by_side import SideBySideDialog
+from app.worker import RunController
+
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.heic *.heif *.gif *.dng *.nef *.cr2 *.arw);;All files (*)"
+
+
+def _dock(title: str, widget: QWidget, name: str) -> QDockWidget:
+    dock = QDockWidget(title)
+    dock.setObjectName(name)
+    dock.setWidget(widget)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+    return dock
+
+
+class MainWindow(QMainWindow):
+    """The workbench window. Holds the open evidence, its results and the examiner's choices."""
+
+    def __init__(self, detector_id: str | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Tamper Workbench")
+        self.setAcceptDrops(True)
+        self.evidence: Evidence | None = None
+        self.picture: np.ndarray | None = None
+        self.states: list[ResultState] = []
+        self.current = -1
+        self.case = CaseInfo()
+        self.recent = RecentFiles(settings or QSettings())
+        self.controller = RunController(self)
+
+        self.image_view = ImageView()
+        self.class_maps = ClassMapsPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.image_view, "Image")
+        self.tabs.addTab(self.class_maps, "Per-class maps")
+        self.setCentralWidget(self.tabs)
+
+        self.detector_panel = DetectorPanel(detector_id)
+        self.results_panel = ResultsPanel()
+        analysis = QWidget()
+        analysis_layout = QVBoxLayout(analysis)
+        analysis_layout.setContentsMargins(0, 0, 0, 0)
+        analysis_layout.addWidget(self.detector_panel)
+        analysis_layout.addWidget(QLabel("<b>Results</b>"))
+        analysis_layout.addWidget(self.results_panel, 1)
+        self.evidence_panel = EvidencePanel()
+        self.overlay_panel = OverlayPanel()
+        self.histogram_panel = HistogramPanel()
+        view_widget = QWidget()
+        view_layout = QVBoxLayout(view_widget)
+        view_layout.setContentsMargins(0, 0, 0, 0)
+        view_layout.addWidget(self.overlay_panel)
+        view_layout.addWidget(self.histogram_panel, 1)
+        self.roi_panel = RoiPanel(self.image_view.view)
+
+        self.analysis_dock = _dock("Analysis", analysis, "analysis")
+        self.evidence_dock = _dock("Evidence", self.evidence_panel, "evidence")
+        self.view_dock = _dock("View and threshold", view_widget, "view")
+        self.roi_dock = _dock("Regions of interest", self.roi_panel, "rois")
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.analysis_dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.evidence_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.view_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.roi_dock)
+        self.resizeDocks([self.analysis_dock, self.view_dock], [340, 400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.analysis_dock, self.evidence_dock], [520, 380], Qt.Orientation.Vertical)
+        self.resizeDocks([self.view_dock, self.roi_dock], [430, 370], Qt.Orientation.Vertical)
+
+        self.readout = QLabel("")
+        self.identity = QLabel("No image open: File > Open, drag a file here, or pass one on the command line.")
+        self.statusBar().addWidget(self.readout, 1)
+        self.statusBar().addPermanentWidget(self.identity)
+        self._build_menus()
+        self._connect()
+
+    # ---- construction ---------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open image…", self._open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self._action(file_menu, "Open &case…", self._open_case_dialog, "Ctrl+Shift+O")
+        self._action(file_menu, "&Save case…", self._save_case_dialog, QKeySequence.StandardKey.Save)
+        file_menu.addSeparator()
+        self._action(file_menu, "Export &report…", self._report_dialog, "Ctrl+E")
+        self._action(file_menu, "Export &annotated image (PNG)…", self._annotated_dialog, "Ctrl+Shift+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Fit to window", self.image_view.fit, "Ctrl+0")
+        self._action(view_menu, "&1:1 (actual pixels)", self.image_view.one_to_one, "Ctrl+1")
+        self._action(view_menu, "&Side by side…", self._side_by_side, "Ctrl+B")
+        view_menu.addSeparator()
+        for dock in (self.analysis_dock, self.evidence_dock, self.view_dock, self.roi_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About", lambda: show_about(self))
+
+    def _connect(self) -> None:
+        c = self.controller
+        self.detector_panel.runRequested.connect(self.run_detector)
+        self.detector_panel.cancelRequested.connect(c.cancel)
+        c.started.connect(lambda _id: self.detector_panel.set_running(True))
+        c.progress.connect(self.detector_panel.set_progress)
+        c.elapsed.connect(self.detector_panel.set_elapsed)
+        c.finished.connect(self._on_result)
+        c.failed.connect(lambda message: show_error(self, "The detector failed", message))
+        c.cancelled.connect(lambda: self.detector_panel.set_progress(0.0, "Cancelled"))
+        c.stopped.connect(lambda: self.detector_panel.set_running(False))
+        self.results_panel.selected.connect(self.select_result)
+        self.results_panel.removeRequested.connect(self.remove_result)
+        self.results_panel.compareRequested.connect(self._side_by_side)
+        self.overlay_panel.changed.connect(self.refresh_layer)
+        self.overlay_panel.opacityChanged.connect(self._opacity_changed)
+        self.histogram_panel.thresholdChanged.connect(self.set_threshold)
+        self.histogram_panel.scopeChanged.connect(self.refresh_histogram)
+        self.roi_panel.changed.connect(self._rois_changed)
+        self.roi_panel.selectionChanged.connect(self._rois_changed)
+        self.image_view.hovered.connect(self._show_pixel)
+
+    # ---- opening --------------------------------------------------------------------------
+    def open_image(self, path: str | Path) -> bool:
+        """Load ``path`` as the evidence; an unreadable file shows an error box. Returns success."""
+        if self.controller.is_running():
+            show_error(self, "A detector is running", "Cancel the running detector before opening another image.")
+            return False
+        try:
+            evidence = load_evidence(path)
+        except (ForensicsError, OSError) as exc:
+            show_error(self, "Cannot open the image", str(exc))
+            return False
+        self._set_evidence(evidence)
+        self.recent.add(str(evidence.path))
+        return True
+
+    def _set_evidence(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.picture = display_rgb(evidence)
+        self.states, self.current = [], -1
+        self.image_view.set_picture(self.picture)
+        self.evidence_panel.show_evidence(evidence)
+        self.roi_panel.set_image((evidence.height, evidence.width), evidence.sha256)
+        self.setWindowTitle(f"{evidence.path.name} — Tamper Workbench")
+        self.identity.setText(f"{evidence.path.name} · {evidence.width}x{evidence.height} · "
+                              f"SHA-256 {evidence.sha256[:16]}…")
+        self._results_changed()
+
+    def _open_dialog(self) -> None:
+        path = open_path(self, "Open an image", IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for path in paths:
+            self.recent_menu.addAction(path, lambda p=path: self.open_image(p))
+        if not paths:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        """Accept files dragged from a file manager."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        """Open the first dropped local file."""
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_image(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    # ---- running --------------------------------------------------------------------------
+    def run_detector(self, detector_id: str, params: dict[str, Any], device: str = "auto") -> bool:
+        """Start ``detector_id`` on the open image in the background; False when it cannot start."""
+        if self.evidence is None:
+            show_error(self, "No image", "Open an image before running a detector.")
+            return False
+        try:
+            detector = get_detector(detector_id)
+            self.detector_panel.set_device(f"{resolve_device(device)} ({device})")
+        except ForensicsError as exc:
+            show_error(self, "Cannot run the detector", str(exc))
+            return False
+        return self.controller.start(detector, self.evidence, params, device)
+
+    def _on_result(self, result: Result) -> None:
+        if self.evidence is None or result.provenance.get("evidence_sha256") != self.evidence.sha256:
+            return
+        self.states.append(ResultState.of(result))
+        self.detector_panel.set_device(result.device)
+        if self.controller.is_running():
+            self.detector_panel.set_elapsed(self.controller.seconds())
+        self.detector_panel.set_progress(1.0, f"Done in {sum(result.timings.values()):.2f} s on {result.device}")
+        self.current = len(self.states) - 1
+        self._results_changed()
+
+    def remove_result(self, index: int) -> None:
+        """Forget result ``index``."""
+        if 0 <= index < len(self.states):
+            del self.states[index]
+            self.current = min(self.current, len(self.states) - 1)
+            self._results_changed()
+
+    def _results_changed(self) -> None:
+        self.results_panel.set_results([s.result for s in self.states], self.current)
+        self.select_result(self.current)
+
+    def select_result(self, index: int) -> None:
+        """Show result ``index`` (-1: none) in the view, histogram, ROI table and class maps."""
+        self.current = index if 0 <= index < len(self.states) else -1
+        state = self.current_state()
+        self.class_maps.show_result(state.result if state else None)
+        self.refresh_layer()
+        self.refresh_histogram()
+        self.roi_panel.set_heatmap(state.result.heatmap if state else None, state.threshold if state else 0.5)
+
+    def current_state(self) -> ResultState | None:
+        """The selected result's state, or None."""
+        return self.states[self.current] if 0 <= self.current < len(self.states) else None
+
+    def current_mask(self) -> np.ndarray | None:
+        """The selected result's mask at the examiner's threshold."""
+        state = self.current_state()
+        return state.mask() if state else None
+
+    # ---- display --------------------------------------------------------------------------
+    def paint_layer(self, view: ImageView, state: ResultState | None) -> None:
+        """Draw ``state`` into ``view`` in the selected mode, colour map and opacity."""
+        mode = self.overlay_panel.mode()
+        opacity = self.overlay_panel.opacity_value()
+        if state is None or mode == "original":
+            view.hide_layer()
+        elif mode == "heatmap":
+            view.show_layer(state.layer.levels, colormap_lut(self.overlay_panel.colormap_name()), opacity)
+        elif mode == "mask":
+            view.show_layer(state.layer.levels, mask_lut(state.threshold), opacity)
+        else:
+            view.show_layer(state.layer.outline(state.threshold), outline_lut(), 1.0)
+
+    def refresh_layer(self) -> None:
+        """Redraw the result layer of the main view."""
+        self.paint_layer(self.image_view, self.current_state())
+
+    def _opacity_changed(self, opacity: float) -> None:
+        if self.overlay_panel.mode() in ("heatmap", "mask"):
+            self.image_view.set_layer_opacity(opacity)
+
+    def refresh_histogram(self) -> None:
+        """Histogram of the current heatmap, over the whole image or the selected ROI."""
+        state = self.current_state()
+        if state is None:
+            self.histogram_panel.set_values(None, 0.5)
+            return
+        values = state.result.heatmap
+        if self.histogram_panel.roi_scope():
+            region = self.roi_panel.selected_mask()
+            values = values[region] if region is not None else np.empty(0, np.float32)
+        self.histogram_panel.set_values(values, state.threshold)
+
+    def set_threshold(self, threshold: float) -> None:
+        """Use ``threshold`` for the current result: mask, outline and ROI table follow."""
+        state = self.current_state()
+        if state is None:
+            return
+        state.threshold = float(threshold)
+        if self.overlay_panel.mode() in ("mask", "outline"):
+            self.refresh_layer()
+        self.roi_panel.set_heatmap(state.result.heatmap, state.threshold)
+        if abs(self.histogram_panel.threshold() - state.threshold) > 1e-9:
+            self.histogram_panel.set_threshold(state.threshold, emit=False)
+
+    def _rois_changed(self) -> None:
+        if self.histogram_panel.roi_scope():
+            self.refresh_histogram()
+
+    def _show_pixel(self, x: int, y: int) -> None:
+        if self.evidence is None or x < 0:
+            self.readout.setText("")
+            return
+        r, g, b = (int(v) for v in self.evidence.pixels[y, x])
+        text = f"x {x}  y {y}   RGB ({r}, {g}, {b})"
+        state = self.current_state()
+        if state is not None:
+            text += f"   heatmap {float(state.result.heatmap[y, x]):.3f}"
+        self.readout.setText(text)
+
+    def _side_by_side(self) -> None:
+        if self.picture is None or len(self.states) < 2:
+            show_error(self, "Side by side", "Run at least two detectors (or one detector twice) first.")
+            return
+        dialog = SideBySideDialog(self.picture, self.states, self.paint_layer, max(self.current, 0), self)
+        dialog.show()
+
+    # ---- exports and cases ----------------------------------------------------------------
+    def report_html(self, indices: list[int], case: CaseInfo) -> str:
+        """The report HTML for results ``indices`` (re-verifies the evidence hash)."""
+        items = [ReportItem(self.states[i].result, self.states[i].threshold) for i in indices]
+        return build_report_html(self.evidence, items, self.roi_panel.rois(), case,
+                                 self.overlay_panel.opacity_value(), self.overlay_panel.colormap_name())
+
+    def export_report(self, path: str | Path, fmt: str, indices: list[int], case: CaseInfo) -> Path:
+        """Write the report as ``html`` or ``pdf`` to ``path``."""
+        target = check_report_path(path, self.evidence)
+        html = self.report_html(indices, case)
+        return write_pdf(target, html) if fmt == "pdf" else write_text_atomic(target, html)
+
+    def _report_dialog(self) -> None:
+        if self.evidence is None:
+            show_error(self, "No image", "Open an image first.")
+            return
+        dialog = ReportDialog(self.case, self.states, self.current, self)
+        if not dialog.exec():
+            return
+        self.case = dialog.case()
+        fmt = dialog.chosen_format
+        name = f"{self.evidence.path.stem}-report.{fmt}"
+        path = save_path(self, "Export report", name, "PDF (*.pdf)" if fmt == "pdf" else "HTML (*.html)")
+        if not path:
+            return
+        try:
+            written = self.export_report(path, fmt, dialog.selected(), self.case)
+        except (ForensicsError, OSError) as exc:
+            show_error(self, "REPORT NOT WRITTEN", str(exc))
+            return
+        self.statusBar().showMessage(f"Report written to {written}", 8000)
+
+    def export_annotated(self, path: str | Path) -> Path:
+        """Write the original with the current mask outlined and the ROIs labelled, as PNG."""
+        mask = self.current_mask()
+        if mask is None:
+            mask = np.zeros((self.evidence.height, self.evidence.width), bool)
+        target = check_report_path(path, self.evidence)
+        return write_png_atomic(target, annotated_image(self.evidence, mask, self.roi_panel.rois()))
+
+    def _annotated_dialog(self) -> None:
+        if self.evidence is None:
+            return
+        path = save_path(self, "Export annotated image", f"{self.evidence.path.stem}-annotated.png", "PNG (*.png)")
+        if path:
+            try:
+                self.export_annotated(path)
+            except (ForensicsError, OSError) as exc:
+                show_error(self, "Cannot export the image", str(exc))
+
+    def save_case(self, path: str | Path) -> Path:
+        """Save the open image's case (results, thresholds, ROIs, notes, view) to ``path``."""
+        view = {"mode": self.overlay_panel.mode(), "opacity": self.overlay_panel.opacity_value(),
+                "colormap": self.overlay_panel.colormap_name(), "current": self.current}
+        return save_case(path, self.evidence, [(s.result, s.threshold) for s in self.states],
+                         self.roi_panel.rois(), self.case, view)
+
+    def open_case(self, path: str | Path) -> bool:
+        """Reopen a saved case; refused when the image is missing or its hash changed."""
+        try:
+            case = load_case(path)
+            evidence = load_evidence(case.image_path)
+        except (ForensicsError, OSError) as exc:
+            show_error(self, "Cannot open the case", str(exc))
+            return False
+        if evidence.sha256 != case.image_sha256:
+            show_error(self, "Cannot open the case",
+                       f"The image {case.image_path} has changed since the case was saved: its SHA-256 is "
+                       f"{evidence.sha256}, the case recorded {case.image_sha256}.")
+            return False
+        self._set_evidence(evidence)
+        self.case = case.case
+        for roi in case.rois:
+            self.roi_panel.add_roi(roi)
+        view = case.view
+        self.overlay_panel.set_mode(view.get("mode", "heatmap"))
+        self.overlay_panel.opacity.setValue(round(100 * float(view.get("opacity", 0.45))))
+        self.overlay_panel.colormap.setCurrentText(view.get("colormap", "inferno"))
+        self.states = [ResultState(result, threshold) for result, threshold in case.results]
+        self.current = min(int(view.get("current", len(self.states) - 1)), len(self.states) - 1)
+        self._results_changed()
+        return True
+
+    def _save_case_dialog(self) -> None:
+        if self.evidence is None:
+            return
+        path = save_path(self, "Save case", f"{self.evidence.path.stem}-case.json", "Case files (*.json)")
+        if path:
+            try:
+                self.save_case(path)
+            except (ForensicsError, OSError) as exc:
+                show_error(self, "Cannot save the case", str(exc))
+
+    def _open_case_dialog(self) -> None:
+        path = open_path(self, "Open case", "Case files (*.json)")
+        if path:
+            self.open_case(path)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Stop a running detector before closing."""
+        self.controller.wait()
+        super().closeEvent(event)
+
+
+def show_about(parent: QWidget) -> None:
+    """The About box: version and what the heatmaps are."""
+    QMessageBox.about(parent, "About Tamper Workbench",
+                      f"<b>Tamper Workbench {__version__}</b><p>Finds and outlines manipulated regions in one "
+                      "photograph. Heatmaps are scores for an examiner to weigh, not proof.</p>")

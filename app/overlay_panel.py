@@ -1,0 +1,63 @@
+"""View controls: original / heatmap / mask / outline, opacity and colour map."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QRadioButton,
+    QSlider,
+    QWidget,
+)
+
+from app.layers import COLORMAPS, VIEW_MODES
+
+
+class OverlayPanel(QWidget):
+    """Emits ``changed()`` whenever the view mode or colour map changes, ``opacityChanged(float)`` for opacity."""
+
+    changed = Signal()
+    opacityChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QFormLayout(self)
+        modes = QHBoxLayout()
+        self.group = QButtonGroup(self)
+        self.buttons: dict[str, QRadioButton] = {}
+        for index, mode in enumerate(VIEW_MODES):
+            button = QRadioButton(mode.capitalize())
+            self.group.addButton(button, index)
+            self.buttons[mode] = button
+            modes.addWidget(button)
+        self.buttons["heatmap"].setChecked(True)
+        layout.addRow("View:", modes)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(45)
+        layout.addRow("Opacity:", self.opacity)
+        self.colormap = QComboBox()
+        self.colormap.addItems(list(COLORMAPS))
+        layout.addRow("Colour map:", self.colormap)
+        self.group.idToggled.connect(lambda _id, on: on and self.changed.emit())
+        self.colormap.currentTextChanged.connect(lambda _text: self.changed.emit())
+        self.opacity.valueChanged.connect(lambda value: self.opacityChanged.emit(value / 100.0))
+
+    def mode(self) -> str:
+        """The selected view: one of :data:`app.layers.VIEW_MODES`."""
+        return VIEW_MODES[max(self.group.checkedId(), 0)]
+
+    def set_mode(self, mode: str) -> None:
+        """Select a view mode."""
+        self.buttons[mode].setChecked(True)
+
+    def opacity_value(self) -> float:
+        """Layer opacity in [0, 1]."""
+        return self.opacity.value() / 100.0
+
+    def colormap_name(self) -> str:
+        """The selected colour map's name."""
+        return self.colormap.currentText()

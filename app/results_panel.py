@@ -1,0 +1,52 @@
+"""The list of results of the open image (several per image; re-running adds one)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QPushButton, QVBoxLayout, QWidget
+
+from forensics_core.detectors.base import Result
+
+
+def describe_result(index: int, result: Result) -> str:
+    """One line for the list: number, detector, parameters, run time, device, score."""
+    params = ", ".join(f"{k}={v}" for k, v in result.provenance.get("parameters", {}).items())
+    seconds = sum(result.timings.values())
+    name = f"{result.detector_id} ({params})" if params else result.detector_id
+    return f"{index}. {name} · {seconds:.2f} s on {result.device} · score {result.score:.3f}"
+
+
+class ResultsPanel(QWidget):
+    """Lists results; ``selected(index)`` when the examiner picks one (-1 for none)."""
+
+    selected = Signal(int)
+    removeRequested = Signal(int)
+    compareRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        layout.addWidget(self.list)
+        buttons = QHBoxLayout()
+        self.remove_button = QPushButton("Remove")
+        self.compare_button = QPushButton("Side by side…")
+        buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.compare_button)
+        layout.addLayout(buttons)
+        self.list.currentRowChanged.connect(self.selected)
+        self.remove_button.clicked.connect(lambda: self.removeRequested.emit(self.list.currentRow()))
+        self.compare_button.clicked.connect(self.compareRequested)
+
+    def set_results(self, results: list[Result], current: int) -> None:
+        """Show ``results`` and select row ``current``."""
+        self.list.blockSignals(True)
+        self.list.clear()
+        for index, result in enumerate(results, start=1):
+            self.list.addItem(describe_result(index, result))
+        self.list.setCurrentRow(current)
+        self.list.blockSignals(False)
+        self.remove_button.setEnabled(bool(results))
+        self.compare_button.setEnabled(len(results) >= 2)

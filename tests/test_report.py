@@ -1,0 +1,76 @@
+"""Tests of forensics_core.report (no Qt)."""
+
+from __future__ import annotations
+
+from html import escape as html_escape
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from forensics_core.detectors import get_detector
+from forensics_core.errors import EvidenceError, ForensicsError
+from forensics_core.evidence import load_evidence
+from forensics_core.report import (
+    CaseInfo,
+    ReportItem,
+    build_report_html,
+    draw_rois,
+    histogram_picture,
+    write_report_html,
+)
+from forensics_core.roi import Ellipse, Polygon, Rect, Roi
+
+
+@pytest.fixture
+def evidence(tmp_path):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "in" / "photo.png"
+    path.parent.mkdir()
+    Image.fromarray(rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)).save(path)
+    return load_evidence(path)
+
+
+def test_report_holds_identity_provenance_and_pictures(evidence, tmp_path):
+    result = get_detector("noise-baseline").run(evidence, device="cpu")
+    rois = [Roi("hot <spot>", Rect(5, 5, 20, 10), "#ff0000", "check")]
+    path = write_report_html(tmp_path / "out" / "report.html", evidence, [ReportItem(result, 0.4)], rois,
+                             CaseInfo("K-1", "Dr. X", "line 1\nline 2"))
+    html = path.read_text()
+    assert evidence.sha256 in html and evidence.md5 in html
+    assert "Hash re-verified at export time" in html
+    assert html_escape(result.provenance["reference"]) in html and "window=32" in html
+    assert "Threshold used" in html and "0.4000" in html
+    assert "hot &lt;spot&gt;" in html and "line 1<br>line 2" in html
+    assert html.count("data:image/png;base64,") == 4  # original, overlay, outline, histogram
+    assert "What the heatmap means" in html and "Known limitations" in html
+
+
+def test_report_is_refused_when_the_evidence_changed(evidence):
+    result = get_detector("noise-baseline").run(evidence, device="cpu")
+    with evidence.path.open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(EvidenceError, match="CHANGED"):
+        build_report_html(evidence, [ReportItem(result, 0.5)], [], CaseInfo())
+
+
+def test_report_never_overwrites_the_evidence(evidence):
+    with pytest.raises(ForensicsError):
+        write_report_html(evidence.path, evidence, [], [], CaseInfo())
+
+
+def test_histogram_picture_marks_threshold():
+    heatmap = np.concatenate([np.full(500, 0.1), np.full(500, 0.9)]).reshape(20, 50).astype(np.float32)
+    chart = histogram_picture(heatmap, 0.5)
+    assert chart.shape == (260, 640, 3) and chart.dtype == np.uint8
+    red = (chart[:, :, 0] > 200) & (chart[:, :, 1] < 60) & (chart[:, :, 2] < 60)
+    assert red.any()
+
+
+def test_draw_rois_draws_every_kind():
+    picture = np.zeros((100, 100, 3), np.uint8)
+    rois = [Roi("a", Rect(10, 10, 30, 30), "#ff0000"), Roi("b", Ellipse(50, 50, 30, 20), "#00ff00"),
+            Roi("c", Polygon(((60, 5), (90, 5), (75, 30))), "#0000ff")]
+    out = draw_rois(picture, rois)
+    assert out[:, :, 0].any() and out[:, :, 1].any() and out[:, :, 2].any()
+    assert not picture.any()

@@ -134,7 +134,11 @@ def otsu_threshold(values: np.ndarray, nbins: int = 256) -> float:
     low, high = finite.min(), finite.max()
     if low == high:
         return _threshold_above(float(low))
-    return _threshold_above(float(threshold_otsu(finite, nbins=nbins)))
+    try:
+        # float64 so that maps whose range is a few float32 steps still get bins.
+        return _threshold_above(float(threshold_otsu(finite.astype(np.float64), nbins=nbins)))
+    except ValueError:  # range below histogram resolution: split at the lowest value
+        return _threshold_above(float(low))
 
 
 def histogram(

@@ -144,3 +144,27 @@ def save_weights(
     manifest["models"] = dict(sorted(manifest["models"].items()))
     write_json_atomic(folder / MANIFEST_NAME, manifest)
     return entry
+
+
+def describe_training(keys: "tuple[str, ...] | list[str]", folder: Path | None = None) -> str:
+    """How far the weights of ``keys`` were trained, from the manifest, in one line for people.
+
+    For example ``"CPU schedule, 1500 steps (cpu), validation AUC 0.69-0.92"``.
+    """
+    try:
+        models = read_manifest(folder)["models"]
+    except WeightsError as exc:
+        return str(exc)
+    entries = [models[k] for k in keys if k in models]
+    if not entries:
+        return "no manifest entry"
+    steps = sorted({int(e["training"].get("steps", 0)) for e in entries})
+    devices = sorted({str(e["training"].get("device", "?")).split(" ")[0] for e in entries})
+    aucs = [e["validation"]["auc"] for e in entries if isinstance(e["validation"].get("auc"), (int, float))]
+    step_text = f"{steps[0]}" if len(steps) == 1 else f"{steps[0]}-{steps[-1]}"
+    auc_text = ""
+    if aucs:
+        low, high = min(aucs), max(aucs)
+        auc_text = f", validation AUC {low:.2f}" if len(aucs) == 1 else f", validation AUC {low:.2f}-{high:.2f}"
+    limited = " (stopped by time limit)" if any(e["training"].get("stopped_by_time_limit") for e in entries) else ""
+    return f"{step_text} training steps on {', '.join(devices)}{auc_text}{limited}"

@@ -89,6 +89,7 @@ def test_metadata_search_filters_rows(window):
 
 
 def test_parameter_form_follows_declarations(window):
+    window.detector_panel.select("noise-baseline")
     form = window.detector_panel.form
     assert isinstance(form.editor("window"), QSpinBox)
     assert isinstance(form.editor("saturation"), QDoubleSpinBox)

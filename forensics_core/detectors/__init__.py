@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: The detector the workbench selects when nothing else is asked for.
-DEFAULT_DETECTOR = "noise-baseline"
+DEFAULT_DETECTOR = "resampling"
 
 _REGISTRY: dict[str, type[Detector]] = {}
 _loaded = False

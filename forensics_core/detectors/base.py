@@ -222,6 +222,8 @@ class Detector(ABC):
     needs_weights: bool = True
     #: True for pipeline-proving baselines that are not one of the seed methods.
     is_baseline: bool = False
+    #: Manifest keys of the shipped weights, for the training summary shown to people.
+    weights_keys: tuple[str, ...] = ()
 
     # ---- declared state -------------------------------------------------------------------
     def is_trained(self) -> bool:
@@ -232,7 +234,11 @@ class Detector(ABC):
         """One line for people: trained, hand-crafted, or untrained and why."""
         if not self.needs_weights:
             return "hand-crafted (no learned weights)"
-        return "trained" if self.is_trained() else "NOT TRAINED: no weights in weights/"
+        if not self.is_trained():
+            return "NOT TRAINED: no weights in weights/"
+        from forensics_core.weights import describe_training
+
+        return f"trained: {describe_training(self.weights_keys)}" if self.weights_keys else "trained"
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description for ``tamper-workbench detectors`` and the GUI."""

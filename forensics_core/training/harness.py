@@ -82,6 +82,8 @@ def _loader(dataset: Dataset, config: TrainConfig, batch_size: int, sampler: Sam
         shuffle=False,
         num_workers=config.num_workers,
         worker_init_fn=_worker_init if config.num_workers else None,
+        # forkserver: a forked worker deadlocks in OpenCV when the parent already used its pool.
+        multiprocessing_context="forkserver" if config.num_workers else None,
         pin_memory=device.type == "cuda",
         drop_last=False,
         persistent_workers=False,
@@ -148,6 +150,8 @@ def train(
     from tqdm import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    if device.type == "cpu":  # leave the cores to the loader workers; oversubscription is 20x slower
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - config.num_workers))
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     model = recipe.build_model(config).to(device)

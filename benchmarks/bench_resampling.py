@@ -1,0 +1,185 @@
+"""Benchmark of the resampling detector (Bunk et al. 2017): prints figures, asserts nothing.
+
+(a) Radon/FFT features of every 64x64 patch (stride 8) of a 1024x768 image, all at once, against
+    ``skimage.transform.radon`` + ``numpy.fft.rfft`` called per patch. The per-patch reference runs
+    on an evenly spread subset of the patches and its time is extrapolated linearly to all of them
+    (each call is independent, so the cost is proportional to the count); both feature sets are
+    compared on that subset.
+(b) Whole analysis of a 1024x768 image (a NoSo benchmark image when ``../shared`` is there, else a
+    synthetic one), Random Walker included, with the shipped weights (median and fastest of three
+    runs after a warm-up); with freshly initialised models when none are trained (then marked
+    "untrained weights: timing only"). The Random Walker runs only on bimodal maps, so the time of
+    segmenting all six maps is printed as well.
+(c) Peak memory of analysing a 24-megapixel (6000x4000) image, measured in a fresh child process
+    (Linux): its peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs`` once the
+    image and the weights are loaded), and the growth of that peak over the resident size before.
+
+Run: ``python benchmarks/bench_resampling.py [--skip-24mp]``. Timings depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from skimage.transform import radon
+
+from forensics_core import postprocess
+from forensics_core.detectors.resampling import RANDOM_WALKER_SIDE, ResamplingDetector
+from forensics_core.evidence import Evidence, load_evidence
+from forensics_core.features.resampling import (
+    BUNK_SPEC,
+    extract_patches,
+    iter_feature_strips,
+    laplacian_residual,
+)
+from forensics_core.models.resampling_mlp import ResamplingMLP
+from forensics_core.synth.data import find_data_root
+from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
+
+SUBSET = 256
+RUNS = 3
+
+
+def _synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth colour field with texture and noise, saved-photo-like (uint8 RGB)."""
+    rng = np.random.default_rng(seed)
+    low = cv2.resize(rng.random((height // 64 + 2, width // 64 + 2, 3)).astype(np.float32), (width, height),
+                     interpolation=cv2.INTER_CUBIC)
+    texture = cv2.GaussianBlur(rng.normal(0, 0.08, (height, width)).astype(np.float32), (0, 0), 1.2)
+    image = np.clip(low + texture[:, :, None] + rng.normal(0, 0.01, (height, width, 3)), 0, 1)
+    return np.rint(image * 255).astype(np.uint8)
+
+
+def _evidence(folder: Path, height: int, width: int) -> Evidence:
+    path = folder / f"synthetic_{width}x{height}.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(_synthetic_photo(height, width), cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return load_evidence(path)
+
+
+def _test_image(folder: Path) -> Evidence:
+    root = find_data_root()
+    candidates = sorted((root / "benchmarks" / "noso" / "images").glob("*.png")) if root else []
+    return load_evidence(candidates[0]) if candidates else _evidence(folder, 768, 1024)
+
+
+def _reference_features(patch: np.ndarray) -> np.ndarray:
+    """The 874 features of one patch with scikit-image and NumPy, as the per-patch baseline."""
+    sinogram = radon(patch, theta=np.linspace(0.0, 180.0, BUNK_SPEC.n_angles, endpoint=False), circle=False)
+    magnitude = np.abs(np.fft.rfft(sinogram, axis=0)).T
+    average = np.maximum(magnitude.mean(axis=0), 1e-8)
+    return np.concatenate([magnitude / average, average[None]]).ravel()
+
+
+def bench_features(evidence: Evidence) -> None:
+    residual = laplacian_residual(evidence.luminance())
+    list(iter_feature_strips(residual[:64, :64], BUNK_SPEC, 8))  # build the operator outside the timing
+    started = time.perf_counter()
+    batched = torch.cat([f for _, _, f in iter_feature_strips(residual, BUNK_SPEC, 8)]).numpy()
+    batched_s = time.perf_counter() - started
+    patches = extract_patches(residual, BUNK_SPEC.patch_size, 8).reshape(-1, BUNK_SPEC.patch_size, BUNK_SPEC.patch_size)
+    subset = np.linspace(0, len(patches) - 1, SUBSET).astype(int)
+    started = time.perf_counter()
+    reference = np.stack([_reference_features(patches[i].astype(np.float64)) for i in subset])
+    per_patch_s = (time.perf_counter() - started) / SUBSET
+    ours = batched[subset]
+    relative = np.abs(ours - reference).max(axis=1) / np.abs(reference).max(axis=1)
+    print(f"(a) features of {len(patches)} patches of {evidence.width}x{evidence.height} ({evidence.path.name})")
+    print(f"    batched (all patches, float32, CPU):  {batched_s:8.3f} s")
+    print(f"    skimage.radon + rfft per patch:        {per_patch_s * 1e3:8.3f} ms/patch x {len(patches)} = "
+          f"{per_patch_s * len(patches):8.2f} s (extrapolated from {SUBSET} patches)")
+    print(f"    speed-up: {per_patch_s * len(patches) / batched_s:.1f}x;  max relative difference "
+          f"(per patch, max|ours - skimage| / max|skimage|): {relative.max():.2e}")
+
+
+def _detector() -> tuple[ResamplingDetector, str]:
+    detector = ResamplingDetector()
+    if detector.is_trained():
+        return detector, "trained weights"
+    torch.manual_seed(0)
+    return ResamplingDetector({name: ResamplingMLP() for name in RESAMPLING_CLASSES}), \
+        "UNTRAINED WEIGHTS: TIMING ONLY (freshly initialised models)"
+
+
+def bench_analysis(evidence: Evidence) -> None:
+    detector, weights = _detector()
+    detector.run(evidence)  # warm-up: operator, caches
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        result = detector.run(evidence)
+        times.append(time.perf_counter() - started)
+    kept = result.extra["kept_classes"]
+    started = time.perf_counter()
+    for name in RESAMPLING_CLASSES:
+        filtered = result.extra_maps[f"filtered/{name}"]
+        postprocess.random_walker_segment(filtered, result.extra["per_class"][name]["otsu_threshold"],
+                                          max_side=RANDOM_WALKER_SIDE)
+    walker_all = time.perf_counter() - started
+    print(f"(b) whole analysis of {evidence.width}x{evidence.height} ({evidence.path.name}), {weights}")
+    print(f"    median {np.median(times):.2f} s, fastest {min(times):.2f} s of {RUNS} runs (target < 5 s); "
+          f"bimodal maps segmented: {len(kept)} {kept}; "
+          f"score {result.score:.3f}; torch threads {torch.get_num_threads()}")
+    print(f"    Random Walker on all six maps would take {walker_all:.2f} s")
+
+
+def _memory_kib(field: str) -> int:
+    """``VmRSS`` (current) or ``VmHWM`` (peak since the last reset) of this process, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _memory_child(path: str) -> None:
+    evidence = load_evidence(path)
+    detector, weights = _detector()
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    before = _memory_kib("VmRSS")
+    started = time.perf_counter()
+    result = detector.run(evidence)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"before_kib": before, "peak_kib": _memory_kib("VmHWM"), "seconds": seconds,
+                      "weights": weights, "height": evidence.height, "width": evidence.width,
+                      "maps": len(result.extra_maps)}))
+
+
+def bench_memory(folder: Path) -> None:
+    evidence = _evidence(folder, 4000, 6000)
+    child = subprocess.run([sys.executable, __file__, "--memory-child", str(evidence.path)],
+                           capture_output=True, text=True, check=True)
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    growth = (figures["peak_kib"] - figures["before_kib"]) / 1024 ** 2
+    print(f"(c) {figures['width']}x{figures['height']} ({figures['width'] * figures['height'] / 1e6:.0f} MP), "
+          f"{figures['weights']}: peak RSS of the process {figures['peak_kib'] / 1024 ** 2:.2f} GiB, of which "
+          f"{growth:.2f} GiB allocated by the analysis (target < 4 GB); {figures['seconds']:.1f} s, "
+          f"{figures['maps']} extra maps")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-24mp", action="store_true", help="skip the 24-megapixel memory measurement")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        _memory_child(args.memory_child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        evidence = _test_image(Path(tmp))
+        bench_features(evidence)
+        bench_analysis(evidence)
+        if not args.skip_24mp:
+            bench_memory(Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

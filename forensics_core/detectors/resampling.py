@@ -1,0 +1,364 @@
+"""Resampling detectors of Bunk et al. 2017 [Bunk2017]_: six patch classifiers, and the LSTM variant.
+
+``resampling`` (Section 3.2 of the paper):
+
+1. residual ``sqrt(|3x3 Laplacian|)`` of the luminance; 64x64 patches on an 8-pixel grid (mirrored
+   at the borders, so cell ``(i, j)`` of every map is the patch centred on it); 874 Radon/FFT
+   features per patch (:mod:`forensics_core.features.resampling`), computed strip by strip;
+2. six binary MLPs (:class:`~forensics_core.models.resampling_mlp.ResamplingMLP`), one per
+   resampling class, give six maps of probabilities, upsampled bilinearly to full resolution
+   (the *raw* maps) and smoothed by a bilateral filter (the *filtered* maps);
+3. Otsu's threshold of each filtered map; only maps whose histogram is bimodal
+   (:func:`forensics_core.postprocess.is_bimodal`) are kept; each kept map is segmented by the
+   Random Walker seeded from its two modes (below / above the Otsu threshold); the mask is the
+   OR of those segmentations, without components smaller than ``min_region_area`` pixels.
+
+Choices where the paper is silent (documented here and in ``Result.extra``):
+
+* **Heatmap** (``Result.heatmap``): the pixel-wise maximum of the filtered maps of the kept
+  classes, or of all six when none is bimodal. Each map is a probability of "this pixel's patch
+  was resampled", so the maximum is the probability under the most suspicious operation; ranking
+  pixels by it is meaningful on its own, whether or not any map passed the bimodality test.
+* **Localisation confidence** (``Result.score``): for a kept map with segmentation ``M``, the
+  difference between its mean filtered probability inside ``M`` and outside ``M``, in [0, 1];
+  the score is the largest over the kept maps, and 0 when no map is bimodal (nothing localised).
+  It is high only when a compact region is clearly more "resampled" than the rest of the image,
+  and stays low on an untouched image, whose maps are unimodal or weakly separated.
+* The Random Walker runs on a copy of the map at most :data:`RANDOM_WALKER_SIDE` pixels long
+  (the maps carry one value per 8x8 block, so nothing is lost); its edge penalty ``beta`` (the
+  paper gives none; scikit-image's default, 130) is a parameter.
+
+``resampling-lstm`` (Section 3.3): the same feature map, read by
+:class:`~forensics_core.models.resampling_lstm.ResamplingLSTM` in 8x8-block windows (64x64
+pixels) slid over the map; each cell's heatmap value is the mean probability of the windows that
+contain it; the score is the largest cell value.
+
+.. [Bunk2017] J. Bunk et al., "Detection and localization of image forgeries using resampling
+   features and deep learning", CVPR Workshops 2017. :DOI:`10.1109/CVPRW.2017.235`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from forensics_core import postprocess
+from forensics_core.detectors import register_detector
+from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
+from forensics_core.errors import ForensicsError
+from forensics_core.evidence import Evidence
+from forensics_core.features.resampling import (
+    BUNK_SPEC,
+    iter_feature_strips,
+    laplacian_residual,
+    single_threaded_cpu,
+)
+from forensics_core.models.resampling_lstm import GRID, ResamplingLSTM
+from forensics_core.models.resampling_mlp import ResamplingMLP
+from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
+from forensics_core.weights import has_weights, load_weights
+
+#: Weights key of each of the six classifiers, in :data:`RESAMPLING_CLASSES` order.
+MLP_KEYS = {name: f"resampling/{name}" for name in RESAMPLING_CLASSES}
+#: Weights key of the LSTM patch classifier.
+LSTM_KEY = "resampling-lstm/classifier"
+#: Longest side of the map the Random Walker segments.
+RANDOM_WALKER_SIDE = 256
+#: A map whose values span less than this is flat: one mode, nothing to threshold (Otsu's
+#: histogram of a near-constant float32 map would have empty-width bins).
+FLAT_SPREAD = 1e-4
+#: Grid spacing of the feature map, in pixels (the models were trained at this spacing).
+FEATURE_STRIDE = 8
+
+_REFERENCE = ("J. Bunk et al., \"Detection and localization of image forgeries using resampling features "
+              "and deep learning\", CVPR Workshops 2017")
+
+
+def _load_models(keys: Mapping[str, str], factory: Callable[[dict[str, torch.Tensor]], nn.Module],
+                 detector_id: str) -> tuple[dict[str, nn.Module], dict[str, str]]:
+    """Load every weights file of ``keys`` (name -> weights key); refuse clearly when one is missing."""
+    missing = [key for key in keys.values() if not has_weights(key)]
+    if missing:
+        raise ForensicsError(
+            f"The '{detector_id}' detector is not trained: no weights {', '.join(missing)} in the "
+            f"weights manifest. Train it with 'tamper-workbench train {detector_id}' or import trained weights.")
+    models, hashes = {}, {}
+    for name, key in keys.items():
+        state, sha256 = load_weights(key)
+        models[name], hashes[key] = factory(state), sha256
+    return models, hashes
+
+
+def _feature_grid(evidence: Evidence, device: torch.device, reporter: ProgressReporter, stride: int,
+                  message: str) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """Residual of the luminance, then the features strip by strip, reporting progress."""
+    residual = laplacian_residual(evidence.luminance())
+    rows = -(-evidence.height // stride)
+    for start, stop, features in iter_feature_strips(residual, BUNK_SPEC, stride, device):
+        reporter.update(stop / rows, message)
+        yield start, stop, features
+
+
+def _upsample(grid: np.ndarray, height: int, width: int, stride: int) -> np.ndarray:
+    """Bilinear upsampling of a cell map to HxW, cell ``(i, j)`` landing on the centre of its block."""
+    rows, cols = grid.shape
+    full = cv2.resize(np.ascontiguousarray(grid, dtype=np.float32), (cols * stride, rows * stride),
+                      interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(full[:height, :width])
+
+
+def _is_flat(values: np.ndarray) -> bool:
+    """Whether the values span less than :data:`FLAT_SPREAD`."""
+    return float(values.max() - values.min()) < FLAT_SPREAD
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of ``values``; for a flat map, the threshold of its maximum (nothing flagged)."""
+    return postprocess.otsu_threshold(values.max() if _is_flat(values) else values)
+
+
+def _map_statistics(filtered: np.ndarray, tick: Callable[[float, str], None]) -> dict[str, Any]:
+    """Histogram, Otsu threshold, bimodality and the keep decision of one filtered map.
+
+    ``tick(fraction, step)`` reports progress between the steps (each is a pass over the map).
+    """
+    counts, edges = postprocess.histogram(filtered)
+    tick(0.25, "Thresholding")
+    flat = _is_flat(filtered)
+    threshold = _otsu(filtered)
+    tick(0.5, "Testing the bimodality of")
+    bimodality = 0.0 if flat else postprocess.bimodality(filtered)
+    tick(0.75, "Testing the bimodality of")
+    return {
+        "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+        "otsu_threshold": threshold,
+        "bimodality": bimodality,
+        "kept": not flat and postprocess.is_bimodal(filtered),
+        "confidence": None,
+    }
+
+
+def _separation(values: np.ndarray, mask: np.ndarray) -> float:
+    """Mean of ``values`` inside ``mask`` minus the mean outside, clipped to [0, 1]; 0 if one side is empty."""
+    inside = int(np.count_nonzero(mask))
+    if inside in (0, mask.size):
+        return 0.0
+    total = float(values.sum(dtype=np.float64))
+    inside_sum = float(values[mask].sum(dtype=np.float64))
+    difference = inside_sum / inside - (total - inside_sum) / (mask.size - inside)
+    return float(np.clip(difference, 0.0, 1.0))
+
+
+@register_detector
+class ResamplingDetector(Detector):
+    """Six resampling classifiers, bilateral filtering, Otsu, bimodality test, Random Walker."""
+
+    id = "resampling"
+    weights_keys = tuple(MLP_KEYS.values())
+    display_name = "Resampling features (Bunk et al. 2017)"
+    reference = _REFERENCE
+    version = "1.0"
+    description = (
+        "Radon-transform resampling features of 64x64 patches, six classifiers (JPEG quality, up- and "
+        "downsampling, rotation either way, shearing), one heatmap each; bimodal heatmaps are "
+        "segmented with the Random Walker.")
+    parameters = (
+        Parameter("stride", int, FEATURE_STRIDE, "Stride (px)",
+                  "Spacing of the analysed patches; smaller is finer and slower (time ~ 1/stride^2).", 4, 32),
+        Parameter("bilateral_sigma_space", float, 4.0, "Bilateral spatial sigma (px)",
+                  "Spatial width of the bilateral filter applied to each heatmap.", 0.5, 64.0),
+        Parameter("bilateral_sigma_color", float, 0.1, "Bilateral range sigma",
+                  "Probability difference that the bilateral filter smooths across.", 0.01, 1.0),
+        Parameter("use_random_walker", bool, True, "Random Walker",
+                  "Segment each bimodal heatmap with the Random Walker (else: Otsu threshold only)."),
+        Parameter("random_walker_beta", float, 130.0, "Random Walker beta",
+                  "Edge penalty of the Random Walker; larger values follow heatmap edges more strictly.", 1.0, 10000.0),
+        Parameter("min_region_area", int, 64, "Smallest region (px)",
+                  "Regions of the final mask smaller than this are dropped.", 0, 1_000_000),
+    )
+
+    def __init__(self, models: Mapping[str, nn.Module] | None = None) -> None:
+        """``models`` (class name -> classifier) replaces the shipped weights, for tests."""
+        self._injected = dict(models) if models is not None else None
+
+    def is_trained(self) -> bool:
+        """True when all six classifiers' weights load and match the manifest."""
+        try:
+            _load_models(MLP_KEYS, ResamplingMLP.from_state_dict, self.id)
+        except ForensicsError:
+            return False
+        return True
+
+    def _models(self) -> tuple[dict[str, nn.Module], dict[str, str]]:
+        if self._injected is not None:
+            return self._injected, {}
+        return _load_models(MLP_KEYS, ResamplingMLP.from_state_dict, self.id)
+
+    def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
+                device: torch.device) -> Analysis:
+        """Six probability maps, their post-processing, the mask and the confidence score."""
+        models, hashes = self._models()
+        stride = params["stride"]
+        if stride % 2:
+            raise ForensicsError(f"The stride must be even, got {stride}.")
+        grids = self._classify(evidence, models, device, reporter.scaled(0.0, 0.7), stride)
+        return self._localise(evidence, grids, params, reporter.scaled(0.7, 1.0), hashes)
+
+    @staticmethod
+    def _classify(evidence: Evidence, models: Mapping[str, nn.Module], device: torch.device,
+                  reporter: ProgressReporter, stride: int) -> dict[str, np.ndarray]:
+        """Probability of every class for every grid cell: {class: (rows, cols) float32}."""
+        rows, cols = -(-evidence.height // stride), -(-evidence.width // stride)
+        grids = {name: np.zeros((rows, cols), dtype=np.float32) for name in RESAMPLING_CLASSES}
+        for model in models.values():
+            model.to(device).eval()
+        with torch.no_grad(), single_threaded_cpu(device):
+            for start, stop, features in _feature_grid(evidence, device, reporter, stride,
+                                                       "Resampling features and classifiers"):
+                for name in RESAMPLING_CLASSES:
+                    probability = torch.softmax(models[name](features), dim=1)[:, 1]
+                    grids[name][start:stop] = probability.float().cpu().numpy().reshape(stop - start, cols)
+        return grids
+
+    @staticmethod
+    def _localise(evidence: Evidence, grids: Mapping[str, np.ndarray], params: Mapping[str, Any],
+                  reporter: ProgressReporter, hashes: Mapping[str, str]) -> Analysis:
+        """Upsample, filter, threshold, test bimodality, segment; combine into one Analysis."""
+        height, width = evidence.height, evidence.width
+        sigma_space = params["bilateral_sigma_space"]
+        diameter = 2 * round(sigma_space) + 1
+        extra_maps: dict[str, np.ndarray] = {}
+        per_class: dict[str, dict[str, Any]] = {}
+        kept: list[str] = []
+        steps = 2 * len(RESAMPLING_CLASSES)
+        for index, name in enumerate(RESAMPLING_CLASSES):
+            def tick(part: float, step: str, index: int = index, name: str = name) -> None:
+                reporter.update((index + part) / steps, f"{step} the {name} map")
+
+            tick(0.0, "Filtering")
+            raw = _upsample(grids[name], height, width, params["stride"])
+            filtered = postprocess.bilateral_filter(raw, diameter, params["bilateral_sigma_color"], sigma_space)
+            extra_maps[f"raw/{name}"], extra_maps[f"filtered/{name}"] = raw, filtered
+            per_class[name] = _map_statistics(filtered, tick)
+            per_class[name]["mean_probability"] = float(grids[name].mean())
+            if per_class[name]["kept"]:
+                kept.append(name)
+        mask = np.zeros((height, width), dtype=bool)
+        score = 0.0
+        for index, name in enumerate(kept):
+            reporter.update(0.5 + 0.5 * index / max(len(kept), 1), f"Segmenting the {name} map")
+            filtered, threshold = extra_maps[f"filtered/{name}"], per_class[name]["otsu_threshold"]
+            if params["use_random_walker"]:
+                segment = postprocess.random_walker_segment(filtered, threshold, params["random_walker_beta"],
+                                                            RANDOM_WALKER_SIDE)
+            else:
+                segment = filtered >= threshold
+            confidence = _separation(filtered, segment)
+            per_class[name]["confidence"] = confidence
+            score = max(score, confidence)
+            mask |= segment
+        if kept:
+            mask = postprocess.clean_mask(mask, min_area=params["min_region_area"])
+        sources = kept or list(RESAMPLING_CLASSES)
+        heatmap = np.maximum.reduce([extra_maps[f"filtered/{name}"] for name in sources])
+        extra = {
+            "classes": list(RESAMPLING_CLASSES),
+            "kept_classes": kept,
+            "per_class": per_class,
+            "heatmap": "max of the filtered maps of the " + ("kept (bimodal) classes" if kept else
+                                                             "six classes (none is bimodal)"),
+            "score": "largest (mean inside - mean outside) of a kept map's segmentation; 0 if none kept",
+            "grid": {"rows": int(grids[RESAMPLING_CLASSES[0]].shape[0]),
+                     "cols": int(grids[RESAMPLING_CLASSES[0]].shape[1]), "stride": params["stride"]},
+        }
+        return Analysis(heatmap=heatmap, score=score, threshold=_otsu(heatmap), mask=mask, extra_maps=extra_maps,
+                        extra=extra, weights_sha256=dict(hashes))
+
+
+def _window_starts(cells: int, stride: int) -> list[int]:
+    """First cells of GRID-long windows every ``stride`` cells, the last one ending on the last cell."""
+    last = cells - GRID
+    return sorted(set(range(0, last + 1, stride)) | {last})
+
+
+@register_detector
+class ResamplingLSTMDetector(Detector):
+    """LSTM over 8x8-block windows of the resampling-feature map (Bunk et al. 2017, Section 3.3)."""
+
+    id = "resampling-lstm"
+    weights_keys = (LSTM_KEY,)
+    display_name = "Resampling features + LSTM (Bunk et al. 2017)"
+    reference = _REFERENCE + ", Section 3.3"
+    version = "1.0"
+    description = (
+        "Radon-transform resampling features on an 8-pixel grid; an LSTM classifies every 64x64 patch "
+        "(8x8 blocks, read along a Hilbert curve) as manipulated or not; overlapping patches vote.")
+    parameters = (
+        Parameter("window_stride", int, 4, "Window stride (blocks)",
+                  "Spacing of the classified 64x64 patches in 8-pixel blocks; smaller is finer and slower.", 1, GRID),
+    )
+
+    def __init__(self, model: nn.Module | None = None) -> None:
+        """``model`` replaces the shipped weights, for tests."""
+        self._injected = model
+
+    def is_trained(self) -> bool:
+        """True when the LSTM's weights load and match the manifest."""
+        try:
+            _load_models({"classifier": LSTM_KEY}, ResamplingLSTM.from_state_dict, self.id)
+        except ForensicsError:
+            return False
+        return True
+
+    def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
+                device: torch.device) -> Analysis:
+        """Embed every cell, classify every window, average the windows' votes per cell."""
+        if self._injected is not None:
+            model, hashes = self._injected, {}
+        else:
+            models, hashes = _load_models({"classifier": LSTM_KEY}, ResamplingLSTM.from_state_dict, self.id)
+            model = models["classifier"]
+        model.to(device).eval()
+        rows, cols = -(-evidence.height // FEATURE_STRIDE), -(-evidence.width // FEATURE_STRIDE)
+        with torch.no_grad(), single_threaded_cpu(device):
+            strips = [model.embed_cells(features).view(stop - start, cols, -1)
+                      for start, stop, features in _feature_grid(evidence, device, reporter.scaled(0.0, 0.6),
+                                                                 FEATURE_STRIDE, "Resampling features")]
+            embedded = torch.cat(strips).permute(2, 0, 1).unsqueeze(0)
+            # Images under 8 blocks on a side: repeat the edge cells so one window fits.
+            embedded = nn.functional.pad(embedded, (0, max(GRID - cols, 0), 0, max(GRID - rows, 0)),
+                                         mode="replicate")[0].permute(1, 2, 0)
+            votes, counts = self._vote(model, embedded, params["window_stride"], reporter.scaled(0.6, 1.0))
+        cell_map = (votes / counts)[:rows, :cols]
+        heatmap = _upsample(cell_map, evidence.height, evidence.width, FEATURE_STRIDE)
+        extra = {"cell_map_shape": [rows, cols], "window_stride_blocks": params["window_stride"],
+                 "score": "largest per-cell mean window probability"}
+        return Analysis(heatmap=heatmap, score=float(cell_map.max()), threshold=_otsu(heatmap), extra=extra,
+                        weights_sha256=dict(hashes))
+
+    @staticmethod
+    def _vote(model: nn.Module, embedded: torch.Tensor, stride: int,
+              reporter: ProgressReporter) -> tuple[np.ndarray, np.ndarray]:
+        """Sum and count of window probabilities per cell of the (rows, cols, hidden) embedding."""
+        rows, cols = embedded.shape[:2]
+        votes = np.zeros((rows, cols), dtype=np.float64)
+        counts = np.zeros((rows, cols), dtype=np.float64)
+        col_starts = _window_starts(cols, stride)
+        row_starts = _window_starts(rows, stride)
+        offsets = torch.arange(GRID, device=embedded.device)
+        col_index = torch.tensor(col_starts, device=embedded.device)[:, None] + offsets
+        for done, top in enumerate(row_starts):
+            reporter.update(done / len(row_starts), "LSTM over 64x64 patches")
+            band = embedded[top:top + GRID]                       # (8, cols, hidden)
+            windows = band[:, col_index].permute(1, 0, 2, 3)      # (windows, 8, 8, hidden)
+            logits = model.classify(windows.reshape(len(col_starts), GRID * GRID, -1))
+            probability = torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
+            for left, value in zip(col_starts, probability, strict=True):
+                votes[top:top + GRID, left:left + GRID] += value
+                counts[top:top + GRID, left:left + GRID] += 1.0
+        return votes, counts

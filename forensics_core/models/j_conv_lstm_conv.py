@@ -1,0 +1,168 @@
+"""J-Conv-LSTM-Conv: joint patch classification and pixel segmentation of 64x64 patches.
+
+Bappy, Roy-Chowdhury, Bunk, Nataraj, Manjunath, "Exploiting Spatial Structure for Localizing
+Manipulated Image Regions", ICCV 2017, Sec. 3 and Fig. 2. No code was released with the paper;
+where it gives no number, the choice made here is marked "(ours)".
+
+Pipeline of one 64x64 RGB patch (stages named as in :meth:`JConvLSTMConv.forward_stages`):
+
+``conv``    two 5x5 convolutions, 16 maps then 1 map, same padding (ReLU after the first only,
+            (ours): a ReLU on the single map would let the whole network die), then batch norm
+            (ours: it standardises the LSTM input; without it the LSTM hardly learns) -> 1x64x64;
+``blocks``  the map cut into an 8x8 grid of 8x8 blocks, each flattened to 64 values and fed
+            in raster order (the ICCV paper has no Hilbert ordering; that came with LSTM-EnDec)
+            -> 64 steps x 64;
+``lstm``    3 stacked LSTM layers with one cell per block ("64 cells per layer"); each cell emits
+            a 256-d output -> 64 x 256;
+``label``   patch label: a linear layer + softmax on the output of the last cell, which has seen
+            every block (ours: the paper does not say which outputs feed the classifier) -> 2;
+``lstm_map`` each 256-d output reshaped to a 16x16 block, blocks put back on the 8x8 grid
+            -> 1x128x128;
+``pixels``  batch norm of the map (ours, for the same reason), then three 3x3 convolutions,
+            16, 16 and 2 maps (map counts ours), ReLU between them,
+            2x max-pooling only after the third, so no upsampling is needed to return to the
+            patch size -> 2x64x64 logits (softmax over the two classes).
+
+The input is scaled from [0, 1] to [-1, 1] (ours). Training minimises the sum of the patch and
+the pixel cross-entropies (the paper's joint loss); see
+:mod:`forensics_core.training.recipes.j_conv_lstm_conv`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+#: Side of the patches the network classifies and segments.
+PATCH_SIZE = 64
+#: Blocks per patch side (8x8 blocks of 8x8 pixels).
+GRID = 8
+#: Output size of each LSTM cell; reshaped to a ``LSTM_BLOCK x LSTM_BLOCK`` block.
+LSTM_OUTPUT = 256
+LSTM_BLOCK = 16
+LSTM_LAYERS = 3
+
+
+class JConvLSTMConv(nn.Module):
+    """The ICCV 2017 network; ``forward`` maps Bx3x64x64 in [0, 1] to (patch, pixel) logits."""
+
+    def __init__(self, conv_maps: int = 16, pixel_maps: int = 16) -> None:
+        """The defaults are the widths documented above; smaller ones give tiny models for tests."""
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, conv_maps, 5, padding=2)
+        self.conv2 = nn.Conv2d(conv_maps, 1, 5, padding=2)
+        self.conv_bn = nn.BatchNorm2d(1)
+        block = PATCH_SIZE // GRID
+        self.lstm = nn.LSTM(block * block, LSTM_OUTPUT, num_layers=LSTM_LAYERS, batch_first=True)
+        self.classifier = nn.Linear(LSTM_OUTPUT, 2)
+        self.pixel_bn = nn.BatchNorm2d(1)
+        self.pixel_conv1 = nn.Conv2d(1, pixel_maps, 3, padding=1)
+        self.pixel_conv2 = nn.Conv2d(pixel_maps, pixel_maps, 3, padding=1)
+        self.pixel_conv3 = nn.Conv2d(pixel_maps, 2, 3, padding=1)
+
+    def forward_stages(self, patches: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+        """Every intermediate result, keyed by the stage names of the module docstring."""
+        if patches.shape[-3:] != (3, PATCH_SIZE, PATCH_SIZE):
+            raise ValueError(f"expected Bx3x{PATCH_SIZE}x{PATCH_SIZE} patches, got {tuple(patches.shape)}")
+        stages: OrderedDict[str, torch.Tensor] = OrderedDict()
+        batch = patches.shape[0]
+        block = PATCH_SIZE // GRID
+        x = self.conv_bn(self.conv2(F.relu(self.conv1(patches * 2.0 - 1.0))))
+        stages["conv"] = x
+        # (B, 1, 8, 8, 8, 8) -> (B, 8 block rows, 8 block cols, 8, 8) -> (B, 64 steps, 64 values)
+        blocks = x.reshape(batch, GRID, block, GRID, block).permute(0, 1, 3, 2, 4)
+        stages["blocks"] = blocks.reshape(batch, GRID * GRID, block * block)
+        outputs, _ = self.lstm(stages["blocks"])
+        stages["lstm"] = outputs
+        stages["label"] = self.classifier(outputs[:, -1])
+        side = GRID * LSTM_BLOCK
+        grid = outputs.reshape(batch, GRID, GRID, LSTM_BLOCK, LSTM_BLOCK).permute(0, 1, 3, 2, 4)
+        stages["lstm_map"] = grid.reshape(batch, 1, side, side)
+        y = F.relu(self.pixel_conv1(self.pixel_bn(stages["lstm_map"])))
+        y = F.relu(self.pixel_conv2(y))
+        stages["pixels"] = F.max_pool2d(self.pixel_conv3(y), 2)
+        return stages
+
+    def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Patch logits (Bx2) and pixel logits (Bx2x64x64) of Bx3x64x64 patches in [0, 1]."""
+        stages = self.forward_stages(patches)
+        return stages["label"], stages["pixels"]
+
+
+def window_starts(length: int, window: int, stride: int) -> list[int]:
+    """Window offsets covering ``0..length`` with ``stride``, the last one flush with the end."""
+    if length <= window:
+        return [0]
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] != length - window:
+        starts.append(length - window)
+    return starts
+
+
+def gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
+    """A normalised 1-D Gaussian of radius ``ceil(3 sigma)``."""
+    radius = max(int(round(3.0 * sigma)), 1)
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32, device=device)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+def smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian smoothing of Bx1xHxW maps (reflected borders); identity for sigma <= 0."""
+    if sigma <= 0:
+        return maps
+    kernel = gaussian_kernel(sigma, maps.device).to(maps.dtype)
+    radius = kernel.numel() // 2
+    x = F.pad(maps, (radius, radius, 0, 0), mode="reflect")
+    x = F.conv2d(x, kernel.view(1, 1, 1, -1))
+    x = F.pad(x, (0, 0, radius, radius), mode="reflect")
+    return F.conv2d(x, kernel.view(1, 1, -1, 1))
+
+
+@torch.no_grad()
+def patch_maps(model: JConvLSTMConv, patches: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The paper's per-patch localisation: Gaussian-smoothed pixel map x patch probability.
+
+    ``patches`` is Bx3x64x64 in [0, 1]; returns Bx1x64x64 in [0, 1].
+    """
+    label_logits, pixel_logits = model(patches)
+    pixel_prob = torch.softmax(pixel_logits.float(), dim=1)[:, 1:2]
+    patch_prob = torch.softmax(label_logits.float(), dim=1)[:, 1]
+    return smooth(pixel_prob, sigma) * patch_prob.view(-1, 1, 1, 1)
+
+
+@torch.no_grad()
+def sliding_window_heatmap(model: JConvLSTMConv, image: torch.Tensor, stride: int, sigma: float,
+                           batch_size: int = 256,
+                           on_batch: Callable[[float], None] | None = None) -> torch.Tensor:
+    """Heatmap (HxW in [0, 1]) of a 3xHxW image in [0, 1] from overlapping 64x64 windows.
+
+    Windows are taken every ``stride`` pixels (the last row and column flush with the border;
+    images smaller than a patch are padded by edge replication); each window's
+    :func:`patch_maps` is added where it lies and every pixel is divided by the number of
+    windows covering it. ``on_batch(fraction_done)`` is called after every batch of windows
+    (for progress and cancellation).
+    """
+    _, height, width = image.shape
+    pad_h, pad_w = max(PATCH_SIZE - height, 0), max(PATCH_SIZE - width, 0)
+    if pad_h or pad_w:
+        image = F.pad(image[None], (0, pad_w, 0, pad_h), mode="replicate")[0]
+    full_h, full_w = image.shape[1:]
+    positions = [(y, x) for y in window_starts(full_h, PATCH_SIZE, stride)
+                 for x in window_starts(full_w, PATCH_SIZE, stride)]
+    total = torch.zeros(full_h, full_w, device=image.device)
+    count = torch.zeros(full_h, full_w, device=image.device)
+    for first in range(0, len(positions), batch_size):
+        chunk = positions[first:first + batch_size]
+        patches = torch.stack([image[:, y:y + PATCH_SIZE, x:x + PATCH_SIZE] for y, x in chunk])
+        maps = patch_maps(model, patches, sigma)[:, 0]
+        for (y, x), patch_map in zip(chunk, maps):
+            total[y:y + PATCH_SIZE, x:x + PATCH_SIZE] += patch_map
+            count[y:y + PATCH_SIZE, x:x + PATCH_SIZE] += 1.0
+        if on_batch is not None:
+            on_batch((first + len(chunk)) / len(positions))
+    return (total / count)[:height, :width]

@@ -1,0 +1,168 @@
+"""Training recipe for J-Conv-LSTM-Conv (Bappy et al., ICCV 2017).
+
+Training samples are 64x64 patches cut from 256x256
+:class:`~forensics_core.synth.datasets.ForgeryDataset` forgeries (:class:`ForgeryPatches`): from
+each forgery, ``crops`` patches, half of them centred (with jitter) on a random pixel of the
+region's boundary, so that patches holding both classes, whose transition the method is built to
+learn, are frequent, the other half anywhere. A patch is labelled manipulated when more than 12.5 % of its pixels are
+(:data:`PATCH_LABEL_FRACTION`, the paper's rule). The loss is the paper's joint loss: the sum of
+the class-weighted patch-label cross-entropy and the class-weighted pixel cross-entropy
+(:func:`~forensics_core.training.recipes.lstm_endec.class_weighted_cross_entropy`).
+
+Validation scores what the detector does: the sliding-window heatmap
+(:func:`~forensics_core.models.j_conv_lstm_conv.sliding_window_heatmap`, window stride
+``extra["val_stride"]``, Gaussian sigma ``extra["val_sigma"]``) of whole 256x256 forgeries of the
+held-out photographs; the validation loss is the joint loss on their 16 non-overlapping 64x64
+tiles. Weights ``j-conv-lstm-conv/model``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.ndimage import binary_erosion
+from torch import nn
+from torch.utils.data import Dataset
+
+from forensics_core.models.j_conv_lstm_conv import PATCH_SIZE, JConvLSTMConv, sliding_window_heatmap
+from forensics_core.synth.data import object_masks, photo_split
+from forensics_core.synth.datasets import ForgeryDataset
+from forensics_core.training.config import TrainConfig
+from forensics_core.training.recipe import Predictions, TrainingRecipe, register_recipe
+from forensics_core.training.recipes.lstm_endec import class_weighted_cross_entropy, kind_groups
+
+WEIGHTS_KEY = "j-conv-lstm-conv/model"
+#: A patch is manipulated when more than this fraction of its pixels is (ICCV 2017, Sec. 4).
+PATCH_LABEL_FRACTION = 0.125
+#: Side of the forgeries patches are cut from.
+SOURCE_SIZE = 256
+#: Seed of the fixed validation forgeries (held-out photographs only).
+VAL_SEED = 7017
+
+
+def patch_labels(masks: torch.Tensor) -> torch.Tensor:
+    """1 for (N, 1, 64, 64) masks more than :data:`PATCH_LABEL_FRACTION` manipulated, else 0."""
+    return (masks.flatten(1).mean(dim=1) > PATCH_LABEL_FRACTION).long()
+
+
+class ForgeryPatches(Dataset):
+    """``crops`` 64x64 patches of each :class:`ForgeryDataset` item, deterministic per index.
+
+    Item ``i`` is ``{"image": crops x 3 x 64 x 64, "mask": crops x 1 x 64 x 64, "kind": str}``.
+    Half of the crops of a forged picture are centred on a boundary pixel of the manipulated
+    region (a manipulated pixel with an authentic 4-neighbour; +-16 px jitter, clipped to the
+    picture), the rest uniformly placed; all from ``default_rng([seed, i, 1])``.
+    """
+
+    def __init__(self, forgeries: ForgeryDataset, crops: int, seed: int) -> None:
+        self.forgeries = forgeries
+        self.crops = crops
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.forgeries)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.forgeries[index]
+        rng = np.random.default_rng([self.seed, index, 1])
+        mask = item["mask"][0].numpy() > 0.5
+        limit = mask.shape[0] - PATCH_SIZE
+        boundary = np.argwhere(mask & ~binary_erosion(mask, border_value=1))
+        corners = []
+        for crop in range(self.crops):
+            if crop % 2 == 0 and len(boundary):
+                y, x = boundary[int(rng.integers(len(boundary)))] + rng.integers(-16, 17, size=2)
+                top, left = (int(np.clip(v - PATCH_SIZE // 2, 0, limit)) for v in (y, x))
+            else:
+                top, left = (int(v) for v in rng.integers(0, limit + 1, size=2))
+            corners.append((top, left))
+        return {
+            "image": torch.stack([item["image"][:, t:t + PATCH_SIZE, l:l + PATCH_SIZE] for t, l in corners]),
+            "mask": torch.stack([item["mask"][:, t:t + PATCH_SIZE, l:l + PATCH_SIZE] for t, l in corners]),
+            "kind": item["kind"],
+        }
+
+
+def batch_patches(batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 3, 64, 64) patches and (N, 1, 64, 64) masks of a batch of patch stacks
+    (B x crops x C x 64 x 64) or of whole pictures (B x C x S x S, cut into 64x64 tiles)."""
+    image, mask = batch["image"], batch["mask"]
+    if image.ndim == 5:
+        return image.flatten(0, 1), mask.flatten(0, 1)
+
+    def tiles(x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        x = x.reshape(b, c, h // PATCH_SIZE, PATCH_SIZE, w // PATCH_SIZE, PATCH_SIZE)
+        return x.permute(0, 2, 4, 1, 3, 5).reshape(-1, c, PATCH_SIZE, PATCH_SIZE)
+
+    return tiles(image), tiles(mask)
+
+
+@register_recipe
+class JConvLSTMConvRecipe(TrainingRecipe):
+    """Joint patch-label and pixel training of J-Conv-LSTM-Conv on synthetic forgeries."""
+
+    id = "j-conv-lstm-conv"
+    level = "pixel"
+    profiles = {
+        "cpu": TrainConfig(steps=200, batch_size=4, lr=3e-3, val_every=100, val_samples=16, val_batch_size=8,
+                           checkpoint_every=100, num_workers=1, amp=False, include_large_photos=True,
+                           extra={"crops": 8, "val_stride": 64, "val_sigma": 3.0}),
+        "gpu": TrainConfig(steps=3000, batch_size=32, lr=1e-3, val_every=500, val_samples=128,
+                           val_batch_size=16, checkpoint_every=200, num_workers=12, amp=True,
+                           include_large_photos=False,
+                           extra={"crops": 8, "val_stride": 32, "val_sigma": 3.0}),
+    }
+
+    def __init__(self) -> None:
+        #: (stride, sigma) of the validation windows; set from the config by :meth:`val_dataset`.
+        self._val_window: tuple[int, float] = (32, 3.0)
+
+    def build_model(self, config: TrainConfig) -> nn.Module:
+        """A freshly initialised J-Conv-LSTM-Conv."""
+        return JConvLSTMConv()
+
+    def train_dataset(self, config: TrainConfig) -> Dataset:
+        """Patch stacks cut from forgeries of the training photographs."""
+        split = photo_split(include_large=config.include_large_photos)
+        forgeries = ForgeryDataset(split.train, object_masks(), size=SOURCE_SIZE,
+                                   length=config.steps * config.batch_size, seed=config.seed)
+        return ForgeryPatches(forgeries, config.extra.get("crops", 8), config.seed)
+
+    def val_dataset(self, config: TrainConfig) -> Dataset:
+        """Fixed whole forgeries of the held-out photographs (also fixes the validation windows)."""
+        self._val_window = (int(config.extra.get("val_stride", 32)), float(config.extra.get("val_sigma", 3.0)))
+        split = photo_split(include_large=config.include_large_photos)
+        return ForgeryDataset(split.val, object_masks(), size=SOURCE_SIZE, length=config.val_samples, seed=VAL_SEED)
+
+    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
+        """Joint loss: class-weighted patch-label plus class-weighted pixel cross-entropy."""
+        patches, masks = batch_patches(batch)
+        masks = masks.to(device, non_blocking=True)
+        label_logits, pixel_logits = model(patches.to(device, non_blocking=True))
+        return (class_weighted_cross_entropy(label_logits, patch_labels(masks))
+                + class_weighted_cross_entropy(pixel_logits, masks[:, 0]))
+
+    def predict(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> Predictions:
+        """Sliding-window heatmaps of whole validation pictures, grouped by manipulation kind."""
+        images = batch["image"].to(device)
+        stride, sigma = self._val_window
+        scores = torch.stack([sliding_window_heatmap(model, image, stride, sigma) for image in images])
+        scores_np = scores.float().cpu().numpy()
+        truth = batch["mask"][:, 0].numpy() > 0.5
+        return Predictions(scores=scores_np, truth=truth, groups=kind_groups(batch["kind"], scores_np.shape))
+
+    def export(self, model: nn.Module) -> dict[str, dict[str, torch.Tensor]]:
+        """The whole network (about 5.5 MB in float32)."""
+        return {WEIGHTS_KEY: model.state_dict()}
+
+    def describe_data(self, config: TrainConfig) -> dict[str, Any]:
+        """Photographs, crops, labelling rule and validation windows."""
+        split = photo_split(include_large=config.include_large_photos)
+        return {"train_photos": len(split.train), "val_photos": len(split.val), "source_size": SOURCE_SIZE,
+                "patch": PATCH_SIZE, "crops_per_forgery": config.extra.get("crops", 8),
+                "patch_label_fraction": PATCH_LABEL_FRACTION, "val_seed": VAL_SEED,
+                "val_stride": config.extra.get("val_stride", 32), "val_sigma": config.extra.get("val_sigma", 3.0),
+                "loss": "class-weighted patch CE + class-weighted pixel CE"}

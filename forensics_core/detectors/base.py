@@ -338,3 +338,51 @@ class Detector(ABC):
                 "evidence_sha256": evidence.sha256,
             },
         )
+
+
+class SingleModelDetector(Detector):
+    """A detector with one learned network stored under one manifest key.
+
+    Subclasses set ``weights_key`` (via ``weights_keys = (key,)``) and ``model_class`` (built
+    with no arguments, then loaded from the verified safetensors). A model passed to the
+    constructor replaces the stored weights, for tests and benchmarks only. Without weights the
+    detector refuses to run: it never runs with random weights.
+    """
+
+    model_class: type = object
+
+    def __init__(self, model: "torch.nn.Module | None" = None) -> None:
+        self._model = model
+
+    @property
+    def weights_key(self) -> str:
+        """The manifest key of the network's weights."""
+        return self.weights_keys[0]
+
+    def is_trained(self) -> bool:
+        """True when the weights are in the manifest (or a model was given)."""
+        from forensics_core.weights import has_weights
+
+        return self._model is not None or has_weights(self.weights_key)
+
+    def training_status(self) -> str:
+        """Trained (with the manifest's summary), or how to train it."""
+        if self.is_trained():
+            return super().training_status()
+        return f"NOT TRAINED: no weights '{self.weights_key}' (train with 'tamper-workbench train {self.id}')"
+
+    def load_model(self) -> "tuple[torch.nn.Module, dict[str, str]]":
+        """The network and the SHA-256 of its weights (empty for an injected model)."""
+        from forensics_core.errors import ForensicsError
+        from forensics_core.weights import has_weights, load_weights
+
+        if self._model is not None:
+            return self._model, {}
+        if not has_weights(self.weights_key):
+            raise ForensicsError(
+                f"{self.display_name} is not trained: no weights '{self.weights_key}' in the weights "
+                f"manifest. Train it with 'tamper-workbench train {self.id}'; it never runs with random weights.")
+        state, sha256 = load_weights(self.weights_key)
+        model = self.model_class()
+        model.load_state_dict(state)
+        return model, {self.weights_key: sha256}

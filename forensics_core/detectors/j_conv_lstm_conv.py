@@ -19,11 +19,9 @@ import numpy as np
 import torch
 
 from forensics_core.detectors import register_detector
-from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
-from forensics_core.errors import ForensicsError
+from forensics_core.detectors.base import Analysis, Parameter, ProgressReporter, SingleModelDetector
 from forensics_core.evidence import Evidence
 from forensics_core.models.j_conv_lstm_conv import PATCH_SIZE, JConvLSTMConv, sliding_window_heatmap
-from forensics_core.weights import has_weights, load_weights
 
 #: Manifest key of the weights trained by the ``j-conv-lstm-conv`` recipe.
 WEIGHTS_KEY = "j-conv-lstm-conv/model"
@@ -34,11 +32,12 @@ BATCH_SIZE = {"cuda": 1024, "cpu": 8}
 
 
 @register_detector
-class JConvLSTMConvDetector(Detector):
+class JConvLSTMConvDetector(SingleModelDetector):
     """J-Conv-LSTM-Conv (Bappy et al., ICCV 2017) over a sliding window of 64x64 patches."""
 
     id = "j-conv-lstm-conv"
     weights_keys = (WEIGHTS_KEY,)
+    model_class = JConvLSTMConv
     display_name = "J-Conv-LSTM-Conv"
     reference = ("Bappy, Roy-Chowdhury, Bunk, Nataraj & Manjunath, Exploiting Spatial Structure for "
                  "Localizing Manipulated Image Regions, ICCV 2017")
@@ -57,36 +56,10 @@ class JConvLSTMConvDetector(Detector):
                   "(0 = none).", 0.0, 16.0),
     )
 
-    def __init__(self, model: JConvLSTMConv | None = None) -> None:
-        """``model`` replaces the stored weights, for tests and benchmarks only."""
-        self._model = model
-
-    def is_trained(self) -> bool:
-        """True when the weights are in the manifest (or a model was given)."""
-        return self._model is not None or has_weights(WEIGHTS_KEY)
-
-    def training_status(self) -> str:
-        """Trained, or how to train it."""
-        if self.is_trained():
-            return super().training_status()
-        return f"NOT TRAINED: no weights '{WEIGHTS_KEY}' (train with 'tamper-workbench train j-conv-lstm-conv')"
-
-    def _load(self) -> tuple[JConvLSTMConv, dict[str, str]]:
-        if self._model is not None:
-            return self._model, {}
-        if not has_weights(WEIGHTS_KEY):
-            raise ForensicsError(
-                f"J-Conv-LSTM-Conv is not trained: no weights '{WEIGHTS_KEY}' in the weights manifest. "
-                "Train it with 'tamper-workbench train j-conv-lstm-conv'; it never runs with random weights.")
-        state, sha256 = load_weights(WEIGHTS_KEY)
-        model = JConvLSTMConv()
-        model.load_state_dict(state)
-        return model, {WEIGHTS_KEY: sha256}
-
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Sliding-window heatmap at full resolution; score = its 99th percentile."""
-        model, hashes = self._load()
+        model, hashes = self.load_model()
         model = model.to(device).eval()
         reporter.update(0.02, "Loaded J-Conv-LSTM-Conv", force=True)
         image = torch.from_numpy(evidence.rgb_float()).to(device).permute(2, 0, 1)

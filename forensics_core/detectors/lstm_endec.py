@@ -27,12 +27,10 @@ import numpy as np
 import torch
 
 from forensics_core.detectors import register_detector
-from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
-from forensics_core.errors import ForensicsError
+from forensics_core.detectors.base import Analysis, Parameter, ProgressReporter, SingleModelDetector
 from forensics_core.evidence import Evidence
 from forensics_core.models.j_conv_lstm_conv import window_starts
 from forensics_core.models.lstm_endec import INPUT_SIZE, LSTMEnDec
-from forensics_core.weights import has_weights, load_weights
 
 #: Manifest key of the weights trained by the ``lstm-endec`` recipe.
 WEIGHTS_KEY = "lstm-endec/model"
@@ -86,11 +84,12 @@ def predict_tiled(model: LSTMEnDec, rgb: np.ndarray, device: torch.device, strid
 
 
 @register_detector
-class LSTMEnDecDetector(Detector):
+class LSTMEnDecDetector(SingleModelDetector):
     """LSTM-EnDec (Bappy et al., TIP 2019), whole-image (resize) or full-resolution (tiled)."""
 
     id = "lstm-endec"
     weights_keys = (WEIGHTS_KEY,)
+    model_class = LSTMEnDec
     display_name = "LSTM-EnDec"
     reference = ("Bappy, Simons, Nataraj, Manjunath & Roy-Chowdhury, Hybrid LSTM and Encoder-Decoder "
                  "Architecture for Detection of Image Forgeries, IEEE TIP 28(7), 2019")
@@ -108,36 +107,10 @@ class LSTMEnDecDetector(Detector):
                   "Tiled mode: distance between windows (256 = no overlap).", 32, INPUT_SIZE),
     )
 
-    def __init__(self, model: LSTMEnDec | None = None) -> None:
-        """``model`` replaces the stored weights, for tests and benchmarks only."""
-        self._model = model
-
-    def is_trained(self) -> bool:
-        """True when the weights are in the manifest (or a model was given)."""
-        return self._model is not None or has_weights(WEIGHTS_KEY)
-
-    def training_status(self) -> str:
-        """Trained, or how to train it."""
-        if self.is_trained():
-            return super().training_status()
-        return f"NOT TRAINED: no weights '{WEIGHTS_KEY}' (train with 'tamper-workbench train lstm-endec')"
-
-    def _load(self) -> tuple[LSTMEnDec, dict[str, str]]:
-        if self._model is not None:
-            return self._model, {}
-        if not has_weights(WEIGHTS_KEY):
-            raise ForensicsError(
-                f"LSTM-EnDec is not trained: no weights '{WEIGHTS_KEY}' in the weights manifest. "
-                "Train it with 'tamper-workbench train lstm-endec'; it never runs with random weights.")
-        state, sha256 = load_weights(WEIGHTS_KEY)
-        model = LSTMEnDec()
-        model.load_state_dict(state)
-        return model, {WEIGHTS_KEY: sha256}
-
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Heatmap = probability of "manipulated" at full resolution; score = its 99th percentile."""
-        model, hashes = self._load()
+        model, hashes = self.load_model()
         model = _prepare(model, device)
         reporter.update(0.05, "Loaded LSTM-EnDec", force=True)
         rgb = evidence.rgb_float()

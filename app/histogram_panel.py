@@ -7,9 +7,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from forensics_core.postprocess import histogram, otsu_threshold
+from app.display_data import HISTOGRAM_BINS, HeatmapHistogram, heatmap_histogram
 
-HISTOGRAM_BINS = 64
+__all__ = ["HISTOGRAM_BINS", "SCOPES", "HistogramPanel"]
 SCOPES = ("Whole image", "Selected ROI")
 
 
@@ -75,16 +75,19 @@ class HistogramPanel(QWidget):
 
     def set_values(self, values: np.ndarray | None, threshold: float) -> None:
         """Show the histogram of ``values`` (None or empty clears it) with the line at ``threshold``."""
-        if values is None or values.size == 0:
+        self.set_histogram(heatmap_histogram(values) if values is not None else None, threshold)
+
+    def set_histogram(self, data: HeatmapHistogram | None, threshold: float) -> None:
+        """Show an already computed histogram (None clears it) with the line at ``threshold``."""
+        if data is None:
             self.curve.setData([0.0, 1.0], [0.0])
             self._otsu = 0.5
             self.otsu_line.setVisible(False)
         else:
-            counts, edges = histogram(values, bins=HISTOGRAM_BINS, value_range=(0.0, 1.0))
-            self.curve.setData(edges, np.log10(1.0 + counts.astype(np.float64)))
-            self._otsu = otsu_threshold(values)
+            self.curve.setData(data.edges, np.log10(1.0 + data.counts.astype(np.float64)))
+            self._otsu = data.otsu if data.otsu is not None else 0.5
             self.otsu_line.setValue(self._otsu)
-            self.otsu_line.setVisible(True)
+            self.otsu_line.setVisible(data.otsu is not None)
         self.set_threshold(threshold, emit=False)
 
     def set_threshold(self, value: float, emit: bool) -> None:

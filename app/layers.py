@@ -11,14 +11,11 @@ import cv2
 import numpy as np
 import pyqtgraph as pg
 
+from app.display_data import quantise
+
 VIEW_MODES = ("original", "heatmap", "mask", "outline")
 COLORMAPS = ("inferno", "viridis", "cividis")
 OUTLINE_RGBA = (255, 40, 40, 255)
-
-
-def quantise(heatmap: np.ndarray) -> np.ndarray:
-    """HxW float heatmap in [0, 1] to uint8 0..255 for display."""
-    return np.clip(np.rint(heatmap * 255.0), 0, 255).astype(np.uint8)
 
 
 def threshold_index(threshold: float) -> int:
@@ -54,8 +51,8 @@ def outline_thickness(shape: tuple[int, ...]) -> int:
 class ResultLayer:
     """The display data of one heatmap: its 8-bit copy and the outline at the last threshold."""
 
-    def __init__(self, heatmap: np.ndarray) -> None:
-        self.levels = quantise(heatmap)
+    def __init__(self, heatmap: np.ndarray, levels: np.ndarray | None = None) -> None:
+        self.levels = quantise(heatmap) if levels is None else levels
         side = 2 * outline_thickness(heatmap.shape) + 1
         self._kernel = np.ones((side, side), np.uint8)
         self._outline_index: int | None = None

@@ -23,6 +23,7 @@ from app.case_io import load_case, save_case
 from app.class_maps_panel import ClassMapsPanel
 from app.detector_panel import DetectorPanel
 from app.dialogs import open_path, save_path, show_error
+from app.display_data import DisplayData
 from app.evidence_panel import EvidencePanel
 from app.histogram_panel import HistogramPanel
 from app.image_view import ImageView
@@ -146,7 +147,7 @@ class MainWindow(QMainWindow):
         c.started.connect(lambda _id: self.detector_panel.set_running(True))
         c.progress.connect(self.detector_panel.set_progress)
         c.elapsed.connect(self.detector_panel.set_elapsed)
-        c.finished.connect(self._on_result)
+        c.delivered.connect(self._on_result)
         c.failed.connect(lambda message: show_error(self, "The detector failed", message))
         c.cancelled.connect(lambda: self.detector_panel.set_progress(0.0, "Cancelled"))
         c.stopped.connect(lambda: self.detector_panel.set_running(False))
@@ -227,10 +228,11 @@ class MainWindow(QMainWindow):
             return False
         return self.controller.start(detector, self.evidence, params, device)
 
-    def _on_result(self, result: Result) -> None:
+    def _on_result(self, result: Result, display: DisplayData | None = None) -> None:
+        """Add a finished run's result; ``display`` is its display data, prepared on the worker thread."""
         if self.evidence is None or result.provenance.get("evidence_sha256") != self.evidence.sha256:
             return
-        self.states.append(ResultState.of(result))
+        self.states.append(ResultState.of(result, display))
         self.detector_panel.set_device(result.device)
         if self.controller.is_running():
             self.detector_panel.set_elapsed(self.controller.seconds())
@@ -295,10 +297,11 @@ class MainWindow(QMainWindow):
         if state is None:
             self.histogram_panel.set_values(None, 0.5)
             return
-        values = state.result.heatmap
-        if self.histogram_panel.roi_scope():
-            region = self.roi_panel.selected_mask()
-            values = values[region] if region is not None else np.empty(0, np.float32)
+        if not self.histogram_panel.roi_scope():
+            self.histogram_panel.set_histogram(state.whole_histogram(), state.threshold)
+            return
+        region = self.roi_panel.selected_mask()
+        values = state.result.heatmap[region] if region is not None else np.empty(0, np.float32)
         self.histogram_panel.set_values(values, state.threshold)
 
     def set_threshold(self, threshold: float) -> None:

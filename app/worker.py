@@ -18,11 +18,19 @@ from forensics_core.detectors import Detector
 from forensics_core.errors import Cancelled, ForensicsError
 from forensics_core.evidence import Evidence
 
+from app.display_data import prepare_display
+
 
 class DetectorWorker(QObject):
-    """Runs ``detector.run`` once in the thread it is moved to, reporting through signals."""
+    """Runs ``detector.run`` once in the thread it is moved to, reporting through signals.
+
+    After the detector returns, the display data of its heatmap (8-bit levels, histogram, Otsu)
+    is prepared here too, so that the GUI thread only has to show it: ``prepared(result,
+    display)`` is emitted just before ``finished(result)``.
+    """
 
     progress = Signal(float, str)
+    prepared = Signal(object, object)
     finished = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -41,6 +49,7 @@ class DetectorWorker(QObject):
         try:
             result = self.detector.run(self.evidence, self.params, progress=self.progress.emit,
                                        cancel=self.stop_flag.is_set, device=self.device)
+            display = prepare_display(result.heatmap)
         except Cancelled:
             self.cancelled.emit()
         except ForensicsError as exc:
@@ -48,6 +57,7 @@ class DetectorWorker(QObject):
         except Exception as exc:  # a bug in a detector must not take the workbench down
             self.failed.emit(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=5)}")
         else:
+            self.prepared.emit(result, display)
             self.finished.emit(result)
 
 
@@ -56,11 +66,14 @@ class RunController(QObject):
 
     Signals: ``started(detector_id)``, ``progress(fraction, message)``, ``elapsed(seconds)``
     (ticking while a run lasts), and exactly one of ``finished(result)``, ``failed(message)``,
-    ``cancelled()`` per run, followed by ``stopped()`` once the thread has ended.
+    ``cancelled()`` per run, followed by ``stopped()`` once the thread has ended. A successful run
+    also emits ``delivered(result, display)`` (display data prepared on the worker thread, see
+    :mod:`app.display_data`) just before ``finished(result)``.
     """
 
     started = Signal(str)
     progress = Signal(float, str)
+    delivered = Signal(object, object)
     elapsed = Signal(float)
     finished = Signal(object)
     failed = Signal(str)
@@ -93,6 +106,7 @@ class RunController(QObject):
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self.progress)
+        worker.prepared.connect(self.delivered)
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
         worker.cancelled.connect(self.cancelled)

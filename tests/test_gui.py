@@ -16,12 +16,14 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PIL import Image, PngImagePlugin  # noqa: E402
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings, QThread, QTimer  # noqa: E402
 from PySide6.QtWidgets import QDoubleSpinBox, QMessageBox, QSpinBox  # noqa: E402
 
+from app.display_data import prepare_display, quantise  # noqa: E402
 from app.main import configure_pyqtgraph  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from forensics_core.detectors.base import Analysis, Detector, ProgressReporter  # noqa: E402
+from forensics_core.postprocess import otsu_threshold  # noqa: E402
 from forensics_core.report import CaseInfo  # noqa: E402
 from forensics_core.roi import Rect, Roi  # noqa: E402
 
@@ -106,6 +108,24 @@ def test_run_adds_result_and_overlay(qtbot, window):
     assert window.results_panel.list.count() == 1
     run(qtbot, window, window=24)  # re-running with other parameters adds a result
     assert len(window.states) == 2 and window.current == 1
+
+
+def test_display_data_is_prepared_off_the_gui_thread(qtbot, window, monkeypatch):
+    """The 8-bit levels and histogram arrive with the result, computed on the worker thread."""
+    threads: list[object] = []
+
+    def spy(heatmap):
+        threads.append(QThread.currentThread())
+        return prepare_display(heatmap)
+
+    monkeypatch.setattr("app.worker.prepare_display", spy)
+    run(qtbot, window, window=16)
+    assert threads and threads[0] is not window.thread()
+    state = window.states[0]
+    assert np.array_equal(state.display.levels, quantise(state.result.heatmap))
+    histogram = state.whole_histogram()
+    assert histogram.counts.sum() == state.result.heatmap.size
+    assert histogram.otsu == pytest.approx(otsu_threshold(state.result.heatmap))
 
 
 def test_gui_stays_responsive_and_cancel_stops_within_a_second(qtbot, window, monkeypatch):

@@ -13,8 +13,13 @@
 (c) Peak memory of analysing a 24-megapixel (6000x4000) image, measured in a fresh child process
     (Linux): its peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs`` once the
     image and the weights are loaded), and the growth of that peak over the resident size before.
+(d) Localisation with the shipped weights on resampled splices of the held-out validation photos
+    (:func:`forensics_core.synth.benchmark.resampled_splices`: 384x512 crops, scale off 1 by at
+    least 0.1 or rotation of at least 5 degrees, hard edges): pixel AUC (mean over images) of each
+    ``heatmap`` mode, split by upscaled / downscaled / rotated-only splices; and the image-level
+    score on splices against untouched crops of the same photos. Skipped without ``../shared``.
 
-Run: ``python benchmarks/bench_resampling.py [--skip-24mp]``. Timings depend on the machine's load.
+Run: ``python benchmarks/bench_resampling.py [--skip-24mp] [--splices N]``. Timings depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ import numpy as np
 import torch
 from skimage.transform import radon
 
-from forensics_core import postprocess
-from forensics_core.detectors.resampling import RANDOM_WALKER_SIDE, ResamplingDetector
+from forensics_core import metrics, postprocess
+from forensics_core.atomic import write_png_atomic
+from forensics_core.detectors.resampling import HEATMAP_MODES, RANDOM_WALKER_SIDE, ResamplingDetector
 from forensics_core.evidence import Evidence, load_evidence
 from forensics_core.features.resampling import (
     BUNK_SPEC,
@@ -42,7 +48,8 @@ from forensics_core.features.resampling import (
     laplacian_residual,
 )
 from forensics_core.models.resampling_mlp import ResamplingMLP
-from forensics_core.synth.data import find_data_root
+from forensics_core.synth.benchmark import resampled_splices
+from forensics_core.synth.data import find_data_root, load_photo, photo_split
 from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
 
 SUBSET = 256
@@ -165,9 +172,49 @@ def bench_memory(folder: Path) -> None:
           f"{figures['maps']} extra maps")
 
 
+def _splice_group(record: dict) -> str:
+    if record["scale"] >= 1.1:
+        return "upscaled"
+    if record["scale"] <= 0.9:
+        return "downscaled"
+    return "rotated only"
+
+
+def bench_localisation(folder: Path, count: int) -> None:
+    detector = ResamplingDetector()
+    if find_data_root() is None or not detector.is_trained():
+        print("(d) skipped: needs ../shared/data and the trained weights")
+        return
+    samples = resampled_splices(count)
+    aucs: dict[str, list[tuple[str, float]]] = {mode: [] for mode in HEATMAP_MODES}
+    scores = []
+    for index, (image, mask, record) in enumerate(samples):
+        evidence = load_evidence(write_png_atomic(folder / f"splice_{index}.png", image))
+        for mode in HEATMAP_MODES:
+            result = detector.run(evidence, {"heatmap": mode})
+            aucs[mode].append((_splice_group(record), metrics.pixel_auc(result.heatmap, mask)))
+        scores.append(result.score)
+    pristine_scores = []
+    for index, photo in enumerate(photo_split(include_large=False).val[:count]):
+        crop = np.ascontiguousarray(load_photo(photo)[:384, :512])
+        evidence = load_evidence(write_png_atomic(folder / f"pristine_{index}.png", crop))
+        pristine_scores.append(detector.run(evidence).score)
+    groups = sorted({group for group, _ in aucs[HEATMAP_MODES[0]]})
+    counts = ", ".join(f"{sum(g == group for g, _ in aucs[HEATMAP_MODES[0]])} {group}" for group in groups)
+    print(f"(d) localisation on {len(samples)} resampled splices of validation photos ({counts}); "
+          "pixel AUC, mean over images (target > 0.8):")
+    for mode in HEATMAP_MODES:
+        by_group = "; ".join(f"{group} {np.mean([a for g, a in aucs[mode] if g == group]):.3f}" for group in groups)
+        print(f"    heatmap={mode:<10} all {np.mean([a for _, a in aucs[mode]]):.3f}  ({by_group})")
+    labels = [1] * len(scores) + [0] * len(pristine_scores)
+    print(f"    image score: splices mean {np.mean(scores):.3f}, untouched crops mean {np.mean(pristine_scores):.3f} "
+          f"(max {np.max(pristine_scores):.3f}); image AUC {metrics.image_auc(scores + pristine_scores, labels):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-24mp", action="store_true", help="skip the 24-megapixel memory measurement")
+    parser.add_argument("--splices", type=int, default=30, help="resampled splices for (d); 0 skips it")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -179,6 +226,8 @@ def main() -> None:
         bench_analysis(evidence)
         if not args.skip_24mp:
             bench_memory(Path(tmp))
+        if args.splices:
+            bench_localisation(Path(tmp), args.splices)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from torch import nn
 
 from forensics_core import metrics
 from forensics_core.detectors import get_detector
-from forensics_core.detectors.resampling import ResamplingDetector, ResamplingLSTMDetector
+from forensics_core.detectors.resampling import ResamplingDetector, ResamplingLSTMDetector, deviation_heatmap
 from forensics_core.errors import Cancelled, ForensicsError
 from forensics_core.evidence import load_evidence
 from forensics_core.features.resampling import (
@@ -158,6 +158,26 @@ def test_detector_contract_with_injected_models(planted_image):
     hits = (result.mask & truth).sum()
     assert hits / truth.sum() > 0.9 and hits / result.mask.sum() > 0.4 and result.score > 0.3
     assert metrics.pixel_auc(result.heatmap, truth) > 0.95
+
+
+def test_deviation_heatmap_ranks_a_region_that_departs_either_way():
+    background = np.full((40, 50), 0.6, np.float32)
+    higher, lower = background.copy(), background.copy()
+    higher[5:15, 5:15] = 0.9  # a region more "resampled" than the rest
+    lower[5:15, 5:15] = 0.1  # ... and one less "resampled" than the rest
+    heatmap = deviation_heatmap([higher, lower])
+    assert heatmap.dtype == np.float32
+    assert np.allclose(heatmap[5:15, 5:15], (0.3 + 0.5) / 2) and np.allclose(heatmap[20:, 20:], 0.0)
+
+
+@pytest.mark.parametrize("mode", ["deviation", "maximum"])
+def test_both_heatmap_modes_rank_the_planted_region(planted_image, mode):
+    evidence, truth = planted_image
+    detector = ResamplingDetector({name: _NoiseLevel(_noise_level_centre(evidence)) for name in RESAMPLING_CLASSES})
+    result = detector.run(evidence, params={"heatmap": mode, "use_random_walker": False}, device="cpu")
+    assert 0.0 <= result.heatmap.min() <= result.heatmap.max() <= 1.0
+    assert metrics.pixel_auc(result.heatmap, truth) > 0.95
+    assert result.provenance["parameters"]["heatmap"] == mode
 
 
 def test_detector_with_random_tiny_models_and_cancel(planted_image):

@@ -324,3 +324,14 @@ def test_gallery_writes_index_and_pngs(tmp_path, root):
     with Image.open(pngs[0]) as picture:
         assert picture.size[1] == 64 and picture.size[0] > 128
     assert not list((tmp_path / "gallery").glob("*.tmp"))
+
+
+def test_resampled_splices_are_deterministic_and_clearly_resampled(root):
+    from forensics_core.synth.benchmark import resampled_splices
+
+    first, again = resampled_splices(4, size=(96, 128), seed=3), resampled_splices(4, size=(96, 128), seed=3)
+    for (image, mask, record), (image2, mask2, _) in zip(first, again):
+        assert np.array_equal(image, image2) and np.array_equal(mask, mask2)
+        assert image.shape[:2] == mask.shape and image.shape[:2][0] <= 96 and image.shape[:2][1] <= 128
+        assert mask.dtype == bool and 0.02 <= mask.mean() <= 0.6
+        assert abs(record["scale"] - 1.0) >= 0.1 or abs(record["angle"]) >= 5.0

@@ -15,8 +15,10 @@ from typing import Sequence
 import numpy as np
 
 from forensics_core.atomic import write_png_atomic
-from forensics_core.synth.data import object_masks, photo_split
+from forensics_core.synth import manipulations
+from forensics_core.synth.data import load_photo, object_masks, photo_split
 from forensics_core.synth.datasets import ForgeryDataset
+from forensics_core.synth.shapes import random_region
 
 #: Seed of the published synthetic validation benchmark (never used for training sets).
 VALIDATION_SEED = 20_171_023
@@ -45,6 +47,36 @@ def write_synthetic_benchmark(out_dir: Path, n_forged: int = 40, n_authentic: in
     for index in range(n_authentic):
         write_png_atomic(out_dir / "authentic" / f"pristine_{index:03d}.png", _to_uint8(pristine[index]["image"]))
     return out_dir
+
+
+def resampled_splices(count: int, size: tuple[int, int] = (384, 512), seed: int = VALIDATION_SEED,
+                      min_scale_change: float = 0.1, min_rotation: float = 5.0,
+                      area_range: tuple[float, float] = (0.02, 0.6)) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    """``count`` splices whose pasted region was clearly resampled, from the validation photos only.
+
+    Each target is a random ``size`` (height, width) crop of a validation photograph (smaller
+    photos are used whole); the donor is another validation photograph, spliced with
+    :func:`~forensics_core.synth.manipulations.splice` with a hard edge. Draws are kept only when
+    the scale differs from 1 by at least ``min_scale_change`` or the rotation is at least
+    ``min_rotation`` degrees, and the region covers a fraction of the frame in ``area_range``.
+    Returns ``(image uint8 HxWx3, mask bool HxW, splice record)`` triples; deterministic for a seed.
+    """
+    photos = photo_split(include_large=False).val
+    rng = np.random.default_rng(seed)
+    samples: list[tuple[np.ndarray, np.ndarray, dict]] = []
+    while len(samples) < count:
+        target = load_photo(photos[int(rng.integers(len(photos)))])
+        donor = load_photo(photos[int(rng.integers(len(photos)))])
+        height, width = min(size[0], target.shape[0]), min(size[1], target.shape[1])
+        top = int(rng.integers(0, target.shape[0] - height + 1))
+        left = int(rng.integers(0, target.shape[1] - width + 1))
+        target = np.ascontiguousarray(target[top:top + height, left:left + width])
+        region = random_region(donor.shape[0], donor.shape[1], rng, object_masks())
+        image, mask, record = manipulations.splice(target, donor, region, rng, feather_radius=0.0)
+        resampled = abs(record["scale"] - 1.0) >= min_scale_change or abs(record["angle"]) >= min_rotation
+        if resampled and area_range[0] <= mask.mean() <= area_range[1]:
+            samples.append((image, np.asarray(mask) > 0.5, record))
+    return samples
 
 
 def main(argv: Sequence[str] | None = None) -> int:

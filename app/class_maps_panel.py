@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 from forensics_core.detectors.base import Result
 from forensics_core.postprocess import histogram, otsu_threshold
 
-from app.layers import colormap_lut, quantise
+from app.display_data import quantise
+from app.layers import colormap_lut
 
 #: Maps are shown from a strided copy whose longest side is at most this many pixels.
 THUMBNAIL_SIDE = 400

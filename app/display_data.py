@@ -34,10 +34,12 @@ class HeatmapHistogram:
 
 @dataclass(frozen=True)
 class DisplayData:
-    """What the window shows of one heatmap: its 8-bit levels and its whole-image histogram."""
+    """What the window shows of one heatmap: its 8-bit levels, their lowest and highest value
+    (``level_range``, for stretching the colour map) and its whole-image histogram."""
 
     levels: np.ndarray
     histogram: HeatmapHistogram | None
+    level_range: tuple[int, int] = (0, 255)
 
 
 def heatmap_histogram(values: np.ndarray) -> HeatmapHistogram | None:
@@ -54,4 +56,6 @@ def heatmap_histogram(values: np.ndarray) -> HeatmapHistogram | None:
 
 def prepare_display(heatmap: np.ndarray) -> DisplayData:
     """The display data of ``heatmap`` (safe to call off the GUI thread)."""
-    return DisplayData(quantise(heatmap), heatmap_histogram(heatmap))
+    levels = quantise(heatmap)
+    level_range = (int(levels.min()), int(levels.max())) if levels.size else (0, 255)
+    return DisplayData(levels, heatmap_histogram(heatmap), level_range)

@@ -23,9 +23,19 @@ def threshold_index(threshold: float) -> int:
     return int(np.clip(np.ceil(threshold * 255.0 - 1e-6), 0, 256))
 
 
-def colormap_lut(name: str) -> np.ndarray:
-    """256x4 uint8 RGBA table of a perceptually uniform colour map."""
-    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=True)
+def colormap_lut(name: str, low: int = 0, high: int = 255) -> np.ndarray:
+    """256x4 uint8 RGBA table of a perceptually uniform colour map spread over levels ``low..high``.
+
+    The default spans the whole 0..1 heatmap scale; a narrower range stretches the colours over
+    the values a map actually takes (levels below ``low`` get the first colour, above ``high``
+    the last). Display only: thresholds and statistics always use the heatmap's own values.
+    """
+    full = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=True)
+    if (low, high) == (0, 255):
+        return full
+    span = max(high - low, 1)
+    positions = np.clip((np.arange(256) - low) / span, 0.0, 1.0)
+    return full[np.rint(positions * 255).astype(np.intp)]
 
 
 def mask_lut(threshold: float) -> np.ndarray:

@@ -8,7 +8,17 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from forensics_core import __version__
 from forensics_core.atomic import write_png_atomic, write_text_atomic
@@ -39,6 +49,16 @@ from app.side_by_side import SideBySideDialog
 from app.worker import RunController
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.heic *.heif *.gif *.dng *.nef *.cr2 *.arw);;All files (*)"
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """``widget`` in a vertical scroll area, so that a short dock scrolls instead of squashing it."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def _dock(title: str, widget: QWidget, name: str) -> QDockWidget:
@@ -76,7 +96,7 @@ class MainWindow(QMainWindow):
         analysis = QWidget()
         analysis_layout = QVBoxLayout(analysis)
         analysis_layout.setContentsMargins(0, 0, 0, 0)
-        analysis_layout.addWidget(self.detector_panel)
+        analysis_layout.addWidget(_scrolling(self.detector_panel), 3)
         analysis_layout.addWidget(QLabel("<b>Results</b>"))
         analysis_layout.addWidget(self.results_panel, 1)
         self.evidence_panel = EvidencePanel()
@@ -98,7 +118,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.view_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.roi_dock)
         self.resizeDocks([self.analysis_dock, self.view_dock], [340, 400], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.analysis_dock, self.evidence_dock], [520, 380], Qt.Orientation.Vertical)
+        self.resizeDocks([self.analysis_dock, self.evidence_dock], [640, 300], Qt.Orientation.Vertical)
         self.resizeDocks([self.view_dock, self.roi_dock], [430, 370], Qt.Orientation.Vertical)
 
         self.readout = QLabel("")
@@ -277,7 +297,8 @@ class MainWindow(QMainWindow):
         if state is None or mode == "original":
             view.hide_layer()
         elif mode == "heatmap":
-            view.show_layer(state.layer.levels, colormap_lut(self.overlay_panel.colormap_name()), opacity)
+            lut = colormap_lut(self.overlay_panel.colormap_name(), *self._colour_levels(state))
+            view.show_layer(state.layer.levels, lut, opacity)
         elif mode == "mask":
             view.show_layer(state.layer.levels, mask_lut(state.threshold), opacity)
         else:
@@ -285,7 +306,17 @@ class MainWindow(QMainWindow):
 
     def refresh_layer(self) -> None:
         """Redraw the result layer of the main view."""
-        self.paint_layer(self.image_view, self.current_state())
+        state = self.current_state()
+        self.paint_layer(self.image_view, state)
+        if state is None or self.overlay_panel.mode() != "heatmap":
+            self.overlay_panel.show_range(None, None)
+        else:
+            low, high = self._colour_levels(state)
+            self.overlay_panel.show_range(low / 255.0, high / 255.0)
+
+    def _colour_levels(self, state: ResultState) -> tuple[int, int]:
+        """The 8-bit levels the colour map spans: the map's own range when stretched, else all."""
+        return state.display.level_range if self.overlay_panel.stretched() else (0, 255)
 
     def _opacity_changed(self, opacity: float) -> None:
         if self.overlay_panel.mode() in ("heatmap", "mask"):

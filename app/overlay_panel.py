@@ -1,4 +1,4 @@
-"""View controls: original / heatmap / mask / outline, opacity and colour map."""
+"""View controls: original / heatmap / mask / outline, opacity, colour map and colour range."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QRadioButton,
     QSlider,
     QWidget,
 )
 
 from app.layers import COLORMAPS, VIEW_MODES
+
+#: Colour range choices; the first stretches the colour map over the heatmap's own values.
+COLOUR_RANGES = ("Stretch to this map's values", "Fixed 0 to 1")
 
 
 class OverlayPanel(QWidget):
@@ -42,8 +46,17 @@ class OverlayPanel(QWidget):
         self.colormap = QComboBox()
         self.colormap.addItems(list(COLORMAPS))
         layout.addRow("Colour map:", self.colormap)
+        self.colour_range = QComboBox()
+        self.colour_range.addItems(list(COLOUR_RANGES))
+        self.colour_range.setToolTip("Stretch the colours over the values this heatmap takes, or keep the fixed "
+                                     "0 to 1 scale shared by all heatmaps (display only).")
+        layout.addRow("Colour range:", self.colour_range)
+        self.range_label = QLabel("")
+        self.range_label.setStyleSheet("color: #444;")
+        layout.addRow("", self.range_label)
         self.group.idToggled.connect(lambda _id, on: on and self.changed.emit())
         self.colormap.currentTextChanged.connect(lambda _text: self.changed.emit())
+        self.colour_range.currentTextChanged.connect(lambda _text: self.changed.emit())
         self.opacity.valueChanged.connect(lambda value: self.opacityChanged.emit(value / 100.0))
 
     def mode(self) -> str:
@@ -57,6 +70,15 @@ class OverlayPanel(QWidget):
     def opacity_value(self) -> float:
         """Layer opacity in [0, 1]."""
         return self.opacity.value() / 100.0
+
+    def stretched(self) -> bool:
+        """True when the colours are stretched over the heatmap's own range."""
+        return self.colour_range.currentIndex() == 0
+
+    def show_range(self, low: float | None, high: float | None) -> None:
+        """Say which heatmap values the colour map spans (None: no heatmap shown)."""
+        self.range_label.setText("" if low is None or high is None else
+                                 f"colours span heatmap values {low:.2f} to {high:.2f}")
 
     def colormap_name(self) -> str:
         """The selected colour map's name."""

@@ -337,6 +337,35 @@ def test_per_class_maps_use_the_detectors_histograms(window):
     assert shown[0].otsu == 0.4 and list(shown[0].counts) == [1, 2]
 
 
+def test_colour_range_stretches_the_heatmap_colours(qtbot, window):
+    from app.layers import colormap_lut
+
+    run(qtbot, window)
+    state = window.states[0]
+    low, high = state.display.level_range
+    assert (low, high) == (int(state.layer.levels.min()), int(state.layer.levels.max()))
+    stretched = colormap_lut("inferno", low, high)
+    full = colormap_lut("inferno")
+    assert np.array_equal(stretched[low], full[0]) and np.array_equal(stretched[high], full[255])
+    window.overlay_panel.set_mode("heatmap")
+    assert window.overlay_panel.stretched()
+    assert np.array_equal(window.image_view.layer.lut, stretched)
+    assert f"{low / 255:.2f} to {high / 255:.2f}" in window.overlay_panel.range_label.text()
+    window.overlay_panel.colour_range.setCurrentIndex(1)  # fixed 0 to 1
+    assert np.array_equal(window.image_view.layer.lut, full)
+    assert "0.00 to 1.00" in window.overlay_panel.range_label.text()
+    assert state.threshold == pytest.approx(state.result.threshold)  # display only
+
+
+def test_parameter_form_is_not_squashed(qtbot, window):
+    window.detector_panel.select("resampling")  # the detector with the most parameters
+    qtbot.wait(50)
+    form = window.detector_panel.form
+    for parameter in window.detector_panel.current().parameters:
+        editor = form.editor(parameter.name)
+        assert editor.height() >= editor.minimumSizeHint().height(), parameter.name
+
+
 def test_zoom_and_pixel_readout(qtbot, window):
     run(qtbot, window)
     view = window.image_view

@@ -374,7 +374,8 @@ class MainWindow(QMainWindow):
         """The report HTML for results ``indices`` (re-verifies the evidence hash)."""
         items = [ReportItem(self.states[i].result, self.states[i].threshold) for i in indices]
         return build_report_html(self.evidence, items, self.roi_panel.rois(), case,
-                                 self.overlay_panel.opacity_value(), self.overlay_panel.colormap_name())
+                                 self.overlay_panel.opacity_value(), self.overlay_panel.colormap_name(),
+                                 self.overlay_panel.stretched())
 
     def export_report(self, path: str | Path, fmt: str, indices: list[int], case: CaseInfo) -> Path:
         """Write the report as ``html`` or ``pdf`` to ``path``."""

@@ -217,7 +217,7 @@ def _detector_text(detector_id: str) -> tuple[str, str]:
 
 
 def _result_section(index: int, item: ReportItem, base: np.ndarray,
-                    rois: Sequence[Roi], opacity: float, colormap: str) -> str:
+                    rois: Sequence[Roi], opacity: float, colormap: str, stretch: bool) -> str:
     result = item.result
     prov = result.provenance
     mask = result.heatmap >= item.threshold
@@ -249,8 +249,13 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
         parts.append(f"<p><b>What this detector looks for.</b> {_e(description)}</p>")
     if limitations:
         parts.append(f"<p><b>Limitations of this detector.</b> {_e(limitations)}</p>")
-    parts.append(_figure(overlay(base, result.heatmap, opacity, colormap),
-                         f"Heatmap ({colormap} colour map, 0 = dark, 1 = bright) over the original, opacity {opacity:.2f}"))
+    if stretch:
+        value_range = (float(result.heatmap.min()), float(result.heatmap.max()))
+        scale = f"colours stretched over this map's values: {value_range[0]:.2f} = dark, {value_range[1]:.2f} = bright"
+    else:
+        value_range, scale = (0.0, 1.0), "0 = dark, 1 = bright"
+    parts.append(_figure(overlay(base, result.heatmap, opacity, colormap, value_range),
+                         f"Heatmap ({colormap} colour map, {scale}) over the original, opacity {opacity:.2f}"))
     parts.append(_figure(draw_rois(outline(base, mask, thickness=_line_width(base.shape)), rois),
                          "Mask outline (red) at the threshold used, with the regions of interest"))
     parts.append(_figure(histogram_picture(result.heatmap, item.threshold),
@@ -261,8 +266,11 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
 
 
 def build_report_html(evidence: Evidence, items: Sequence[ReportItem], rois: Sequence[Roi], case: CaseInfo,
-                      opacity: float = 0.5, colormap: str = "inferno") -> str:
+                      opacity: float = 0.5, colormap: str = "inferno", stretch: bool = False) -> str:
     """The full report as one HTML document with embedded pictures.
+
+    ``opacity``, ``colormap`` and ``stretch`` (colours over each map's own range rather than the
+    fixed 0 to 1 scale) match what the examiner saw; the caption of each overlay states the scale.
 
     The evidence file is re-hashed first; when it changed since loading, ``EvidenceError`` is
     raised and no report is produced.
@@ -289,7 +297,7 @@ def build_report_html(evidence: Evidence, items: Sequence[ReportItem], rois: Seq
     more = f"<p>{len(meta) - EXIF_SUMMARY_ROWS} further metadata rows are not listed.</p>" \
         if len(meta) > EXIF_SUMMARY_ROWS else ""
     notes = "".join(f"<li>{_e(n)}</li>" for n in evidence.notes)
-    sections = "".join(_result_section(i, item, base, rois, opacity, colormap)
+    sections = "".join(_result_section(i, item, base, rois, opacity, colormap, stretch)
                        for i, item in enumerate(items, start=1))
     case_notes = _e(case.notes).replace("\n", "<br>") if case.notes else "(none)"
     return f"""<!DOCTYPE html>

@@ -74,3 +74,23 @@ def test_draw_rois_draws_every_kind():
     out = draw_rois(picture, rois)
     assert out[:, :, 0].any() and out[:, :, 1].any() and out[:, :, 2].any()
     assert not picture.any()
+
+
+def test_colorize_stretches_over_a_value_range():
+    from forensics_core.render import colorize
+
+    heatmap = np.array([[0.1, 0.25, 0.4]], np.float32)
+    stretched = colorize(heatmap, "inferno", (0.1, 0.4))
+    full = colorize(np.array([[0.0, 0.5, 1.0]], np.float32), "inferno")
+    assert np.array_equal(stretched, full)
+    assert not np.array_equal(colorize(heatmap, "inferno"), full)
+
+
+@pytest.mark.parametrize("stretch", [False, True])
+def test_report_states_the_colour_scale_of_each_overlay(evidence, stretch):
+    result = get_detector("noise-baseline").run(evidence, device="cpu")
+    html = build_report_html(evidence, [ReportItem(result, 0.5)], [], CaseInfo(), stretch=stretch)
+    low, high = result.heatmap.min(), result.heatmap.max()
+    expected = f"stretched over this map's values: {low:.2f} = dark, {high:.2f} = bright" if stretch else \
+        "0 = dark, 1 = bright"
+    assert html_escape(expected) in html

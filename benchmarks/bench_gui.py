@@ -109,7 +109,7 @@ def bench_blocking(app: QApplication, win: MainWindow) -> None:
         print(f"  max gap, while the detector was computing:                  {worst:7.1f} ms  "
               f"-> {'under' if worst < BLOCK_LIMIT_MS else 'NOT under'} {BLOCK_LIMIT_MS:.0f} ms")
     if delivery:
-        print(f"  gap at each result's delivery (main thread: result list, overlay, histogram, ROI table): "
+        print("  gap at each result's delivery (main thread: result list, overlay, histogram, ROI table): "
               + ", ".join(f"{g:.0f}" for g in delivery) + " ms")
     print(f"  median gap: {float(np.median(gaps)):.1f} ms; gaps > {BLOCK_LIMIT_MS:.0f} ms: "
           f"{int((gaps >= BLOCK_LIMIT_MS).sum())}")

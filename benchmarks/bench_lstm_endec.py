@@ -44,22 +44,13 @@ from forensics_core.synth import manipulations
 from forensics_core.synth.data import find_data_root, load_photo, object_masks, photo_split
 from forensics_core.synth.shapes import random_region
 
+from bench_resampling import benchmark_image
+
 
 def _write(folder: Path, name: str, rgb: np.ndarray) -> Path:
     path = folder / name
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     return path
-
-
-def _test_image(folder: Path) -> Evidence:
-    root = find_data_root()
-    candidates = sorted((root / "benchmarks" / "noso" / "images").glob("*.png")) if root else []
-    if candidates:
-        return load_evidence(candidates[0])
-    rng = np.random.default_rng(0)
-    low = cv2.resize(rng.random((14, 18, 3)).astype(np.float32), (1024, 768), interpolation=cv2.INTER_CUBIC)
-    image = np.rint(np.clip(low + rng.normal(0, 0.02, low.shape), 0, 1) * 255).astype(np.uint8)
-    return load_evidence(_write(folder, "synthetic_1024x768.png", image))
 
 
 def _median_time(detector: Detector, evidence: Evidence, params: dict, repeats: int) -> float:
@@ -156,7 +147,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        timings(_test_image(folder), args.repeats)
+        timings(benchmark_image(folder), args.repeats)
         if find_data_root() is None:
             print("(b) skipped: ../shared/data is not present")
             return

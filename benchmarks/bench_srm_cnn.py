@@ -21,28 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from forensics_core.detectors.srm_cnn import SRMCNNDetector
-from forensics_core.evidence import Evidence, load_evidence
+from forensics_core.evidence import Evidence
 from forensics_core.features.srm import N_FEATURES, srm_features
 from forensics_core.models.srm_cnn import hand_crafted_srm_net
-from forensics_core.synth.data import find_data_root
 
-
-def _test_image(folder: Path) -> Evidence:
-    root = find_data_root()
-    candidates = sorted((root / "benchmarks" / "noso" / "images").glob("*.png")) if root else []
-    if candidates:
-        return load_evidence(candidates[0])
-    rng = np.random.default_rng(0)
-    low = cv2.resize(rng.random((14, 18, 3)).astype(np.float32), (1024, 768), interpolation=cv2.INTER_CUBIC)
-    image = np.rint(np.clip(low + rng.normal(0, 0.02, low.shape), 0, 1) * 255).astype(np.uint8)
-    path = folder / "synthetic_1024x768.png"
-    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    return load_evidence(path)
+from bench_resampling import benchmark_image
 
 
 def agreement(green: np.ndarray, count: int = 64) -> None:
@@ -99,7 +86,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        evidence = _test_image(Path(folder))
+        evidence = benchmark_image(Path(folder))
         print(f"image: {evidence.path.name}")
         agreement(evidence.rgb_float()[..., 1].astype(np.float64))
         timing(evidence, args.repeats)

@@ -39,8 +39,6 @@ import copy
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from functools import partial
@@ -51,7 +49,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench_resampling import _evidence, _memory_kib, _synthetic_photo
+from bench_resampling import _evidence, _synthetic_photo, child_figures, measure_peak_memory
 from forensics_core.detectors.mantranet import AUTOCAST_DTYPES, ManTraNetDetector
 from forensics_core.evidence import load_evidence
 from forensics_core.models.mantranet import ManTraNet, predict_tiled
@@ -209,26 +207,16 @@ def bench_cuda(model: ManTraNet, device: torch.device) -> float:
 
 def _memory_child(path: str) -> None:
     """Analyse ``path`` with the detector and print its memory figures as JSON (child process)."""
-    evidence = load_evidence(path)
-    detector = ManTraNetDetector(model=_untrained_model())
     cuda = torch.cuda.is_available()
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-    before = _memory_kib("VmRSS")
-    started = time.perf_counter()
-    result = detector.run(evidence)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"before_kib": before, "peak_kib": _memory_kib("VmHWM"), "seconds": seconds,
-                      "gpu_peak_bytes": torch.cuda.max_memory_allocated() if cuda else None,
-                      "device": result.device, "height": evidence.height, "width": evidence.width}))
+    result, figures = measure_peak_memory(ManTraNetDetector(model=_untrained_model()), load_evidence(path))
+    print(json.dumps({**figures, "gpu_peak_bytes": torch.cuda.max_memory_allocated() if cuda else None,
+                      "device": result.device}))
 
 
 def bench_memory(folder: Path) -> None:
     """Print (d) from a child process analysing a 6000x4000 image."""
     evidence = _evidence(folder, *MEMORY_SIZE)
-    command = [sys.executable, __file__, "--memory-child", str(evidence.path),
-               "--threads", str(torch.get_num_threads())]
-    child = subprocess.run(command, capture_output=True, text=True, check=True)
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    figures = child_figures(__file__, evidence.path, "--threads", str(torch.get_num_threads()))
     growth = (figures["peak_kib"] - figures["before_kib"]) / 1024 ** 2
     gpu = "" if figures["gpu_peak_bytes"] is None else \
         f"; peak GPU memory allocated {figures['gpu_peak_bytes'] / 1024 ** 3:.2f} GiB"

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,6 +40,7 @@ from skimage.transform import radon
 
 from forensics_core import metrics, postprocess
 from forensics_core.atomic import write_png_atomic
+from forensics_core.detectors.base import Detector, Result
 from forensics_core.detectors.resampling import HEATMAP_MODES, RANDOM_WALKER_SIDE, ResamplingDetector
 from forensics_core.evidence import Evidence, load_evidence
 from forensics_core.features.resampling import (
@@ -148,24 +150,37 @@ def _memory_kib(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def _memory_child(path: str) -> None:
-    evidence = load_evidence(path)
-    detector, weights = _detector()
+def measure_peak_memory(detector: Detector, evidence: Evidence) -> tuple[Result, dict[str, Any]]:
+    """Run ``detector`` on ``evidence`` and measure this process's memory (call it in a child process).
+
+    The peak (``VmHWM``) is reset to the current resident size just before the run. Returns the
+    result and ``before_kib``, ``peak_kib``, ``seconds``, ``height`` and ``width``.
+    """
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
     before = _memory_kib("VmRSS")
     started = time.perf_counter()
     result = detector.run(evidence)
     seconds = time.perf_counter() - started
-    print(json.dumps({"before_kib": before, "peak_kib": _memory_kib("VmHWM"), "seconds": seconds,
-                      "weights": weights, "height": evidence.height, "width": evidence.width,
-                      "maps": len(result.extra_maps)}))
+    return result, {"before_kib": before, "peak_kib": _memory_kib("VmHWM"), "seconds": seconds,
+                    "height": evidence.height, "width": evidence.width}
+
+
+def child_figures(script: str, image: Path, *extra_args: str) -> dict[str, Any]:
+    """Run ``script --memory-child IMAGE EXTRA...`` in a fresh process; its last stdout line, as JSON."""
+    child = subprocess.run([sys.executable, script, "--memory-child", str(image), *extra_args],
+                           capture_output=True, text=True, check=True)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def _memory_child(path: str) -> None:
+    detector, weights = _detector()
+    result, figures = measure_peak_memory(detector, load_evidence(path))
+    print(json.dumps({**figures, "weights": weights, "maps": len(result.extra_maps)}))
 
 
 def bench_memory(folder: Path) -> None:
     evidence = _evidence(folder, 4000, 6000)
-    child = subprocess.run([sys.executable, __file__, "--memory-child", str(evidence.path)],
-                           capture_output=True, text=True, check=True)
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    figures = child_figures(__file__, evidence.path)
     growth = (figures["peak_kib"] - figures["before_kib"]) / 1024 ** 2
     print(f"(c) {figures['width']}x{figures['height']} ({figures['width'] * figures['height'] / 1e6:.0f} MP), "
           f"{figures['weights']}: peak RSS of the process {figures['peak_kib'] / 1024 ** 2:.2f} GiB, of which "

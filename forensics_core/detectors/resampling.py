@@ -58,13 +58,13 @@ from torch import nn
 from forensics_core import postprocess
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
+from forensics_core.device import single_threaded_cpu
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.features.resampling import (
     BUNK_SPEC,
     iter_feature_strips,
     laplacian_residual,
-    single_threaded_cpu,
 )
 from forensics_core.models.resampling_lstm import GRID, ResamplingLSTM
 from forensics_core.models.resampling_mlp import ResamplingMLP

@@ -17,8 +17,7 @@ waits for a descheduled thread, which made a 1024x768 heatmap take 7-30 s with t
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
@@ -26,6 +25,7 @@ import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
+from forensics_core.device import single_threaded_cpu
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.features.srm import MIN_SIDE
@@ -46,20 +46,6 @@ def upsample_window_map(scores: np.ndarray, window: int, stride: int, height: in
     map_y = np.broadcast_to(((np.arange(height, dtype=np.float32) - centre) / stride)[:, None], (height, width))
     return cv2.remap(scores.astype(np.float32), np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
                      interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-@contextmanager
-def single_thread_on_cpu(device: torch.device) -> Iterator[None]:
-    """Run the block with one torch intra-op thread when ``device`` is the CPU (restored after)."""
-    if device.type != "cpu":
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def load_general_model(device: torch.device) -> tuple[SRMNet, str]:
@@ -106,7 +92,7 @@ class SRMCNNDetector(Detector):
         window = min(params["window"], evidence.height, evidence.width)
         stride = params["stride"]
         green = torch.from_numpy(np.ascontiguousarray(evidence.rgb_float()[..., 1])).to(device)
-        with torch.no_grad(), single_thread_on_cpu(device):
+        with torch.no_grad(), single_threaded_cpu(device):
             logits = model.window_logits(green[None, None], window, stride,
                                          progress=lambda f: reporter.update(0.05 + 0.85 * f, "Classifying windows"))
         scores = torch.sigmoid(logits).cpu().numpy()

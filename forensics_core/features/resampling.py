@@ -42,7 +42,6 @@ References
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,6 +51,8 @@ import numpy as np
 import scipy.sparse
 import torch
 import torch.nn.functional as F
+
+from forensics_core.device import single_threaded_cpu
 
 __all__ = [
     "BT601",
@@ -70,7 +71,6 @@ __all__ = [
     "luminance_batch",
     "radon_geometry",
     "radon_projector",
-    "single_threaded_cpu",
     "spectral_features",
 ]
 
@@ -406,7 +406,7 @@ def iter_feature_strips(
     1024 on the CPU, 16384 on CUDA; at least one grid row), so about ``strip_patches * (size**2
     + 4 * (n_angles + 1) * n_bins) * 4`` bytes of patches, projections and spectra exist at once
     (about 50 MB for 1024 patches of 64 pixels), whatever the image size. On the CPU each strip
-    is computed on one torch thread (see :func:`single_threaded_cpu`).
+    is computed on one torch thread (see :func:`forensics_core.device.single_threaded_cpu`).
     """
     device = torch.device(device)
     size = spec.patch_size
@@ -424,23 +424,3 @@ def iter_feature_strips(
             columns = torch.from_numpy(block).to(device, non_blocking=False)
             features = spectral_features(projector.project_columns(columns), spec.kind)
         yield start, stop, features
-
-
-@contextlib.contextmanager
-def single_threaded_cpu(device: torch.device) -> Iterator[None]:
-    """Run torch's CPU operations on one thread inside the block, then restore the thread count.
-
-    The feature pipeline (and the small classifiers after it) is a chain of small operations on
-    a few megabytes each; torch's intra-op thread pool costs more in synchronisation than it
-    gains there: measured on a 2-core machine whose other core was busy, the whole 1024x768
-    analysis took 2 s on one thread and 10 s on two. Other devices are unaffected.
-    """
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)

@@ -16,10 +16,12 @@
 (d) Localisation with the shipped weights on resampled splices of the held-out validation photos
     (:func:`forensics_core.synth.benchmark.resampled_splices`: 384x512 crops, scale off 1 by at
     least 0.1 or rotation of at least 5 degrees, hard edges): pixel AUC (mean over images) of each
-    ``heatmap`` mode, split by upscaled / downscaled / rotated-only splices; and the image-level
-    score on splices against untouched crops of the same photos. Skipped without ``../shared``.
+    ``heatmap`` mode, split by upscaled / downscaled / rotated-only splices, for the benchmark's
+    own draw (``VALIDATION_SEED``) and further draws of other seeds (a draw of 30 varies by a few
+    hundredths), then over all of them; and the image-level score on splices against untouched
+    crops of the same photos. Skipped without ``../shared``.
 
-Run: ``python benchmarks/bench_resampling.py [--skip-24mp] [--splices N]``. Timings depend on the machine's load.
+Run: ``python benchmarks/bench_resampling.py [--skip-24mp] [--splices N] [--splice-seeds S ...]``. Timings depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import cv2
@@ -50,7 +53,7 @@ from forensics_core.features.resampling import (
     laplacian_residual,
 )
 from forensics_core.models.resampling_mlp import ResamplingMLP
-from forensics_core.synth.benchmark import resampled_splices
+from forensics_core.synth.benchmark import VALIDATION_SEED, resampled_splices
 from forensics_core.synth.data import find_data_root, load_photo, photo_split
 from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
 
@@ -196,32 +199,39 @@ def _splice_group(record: dict) -> str:
     return "rotated only"
 
 
-def bench_localisation(folder: Path, count: int) -> None:
+def bench_localisation(folder: Path, count: int, seeds: Sequence[int]) -> None:
     detector = ResamplingDetector()
     if find_data_root() is None or not detector.is_trained():
         print("(d) skipped: needs ../shared/data and the trained weights")
         return
-    samples = resampled_splices(count)
-    aucs: dict[str, list[tuple[str, float]]] = {mode: [] for mode in HEATMAP_MODES}
+    print(f"(d) localisation on resampled splices of validation photos, {count} per draw; pixel AUC, "
+          "mean over images (target > 0.8):")
+    overall: dict[str, list[float]] = {mode: [] for mode in HEATMAP_MODES}
     scores = []
-    for index, (image, mask, record) in enumerate(samples):
-        evidence = load_evidence(write_png_atomic(folder / f"splice_{index}.png", image))
+    for seed in seeds:
+        aucs: dict[str, list[tuple[str, float]]] = {mode: [] for mode in HEATMAP_MODES}
+        for index, (image, mask, record) in enumerate(resampled_splices(count, seed=seed)):
+            evidence = load_evidence(write_png_atomic(folder / f"splice_{seed}_{index}.png", image))
+            for mode in HEATMAP_MODES:
+                result = detector.run(evidence, {"heatmap": mode})
+                aucs[mode].append((_splice_group(record), metrics.pixel_auc(result.heatmap, mask)))
+            scores.append(result.score)
+        groups = sorted({group for group, _ in aucs[HEATMAP_MODES[0]]})
+        counts = ", ".join(f"{sum(g == group for g, _ in aucs[HEATMAP_MODES[0]])} {group}" for group in groups)
+        label = "benchmark draw" if seed == VALIDATION_SEED else "further draw"
+        print(f"  seed {seed} ({label}; {counts}):")
         for mode in HEATMAP_MODES:
-            result = detector.run(evidence, {"heatmap": mode})
-            aucs[mode].append((_splice_group(record), metrics.pixel_auc(result.heatmap, mask)))
-        scores.append(result.score)
+            by_group = "; ".join(f"{group} {np.mean([a for g, a in aucs[mode] if g == group]):.3f}" for group in groups)
+            print(f"    heatmap={mode:<10} all {np.mean([a for _, a in aucs[mode]]):.3f}  ({by_group})")
+            overall[mode] += [a for _, a in aucs[mode]]
+    if len(seeds) > 1:
+        print(f"  all {len(overall[HEATMAP_MODES[0]])} splices: " +
+              ", ".join(f"{mode} {np.mean(values):.3f}" for mode, values in overall.items()))
     pristine_scores = []
     for index, photo in enumerate(photo_split(include_large=False).val[:count]):
         crop = np.ascontiguousarray(load_photo(photo)[:384, :512])
         evidence = load_evidence(write_png_atomic(folder / f"pristine_{index}.png", crop))
         pristine_scores.append(detector.run(evidence).score)
-    groups = sorted({group for group, _ in aucs[HEATMAP_MODES[0]]})
-    counts = ", ".join(f"{sum(g == group for g, _ in aucs[HEATMAP_MODES[0]])} {group}" for group in groups)
-    print(f"(d) localisation on {len(samples)} resampled splices of validation photos ({counts}); "
-          "pixel AUC, mean over images (target > 0.8):")
-    for mode in HEATMAP_MODES:
-        by_group = "; ".join(f"{group} {np.mean([a for g, a in aucs[mode] if g == group]):.3f}" for group in groups)
-        print(f"    heatmap={mode:<10} all {np.mean([a for _, a in aucs[mode]]):.3f}  ({by_group})")
     labels = [1] * len(scores) + [0] * len(pristine_scores)
     print(f"    image score: splices mean {np.mean(scores):.3f}, untouched crops mean {np.mean(pristine_scores):.3f} "
           f"(max {np.max(pristine_scores):.3f}); image AUC {metrics.image_auc(scores + pristine_scores, labels):.3f}")
@@ -231,6 +241,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-24mp", action="store_true", help="skip the 24-megapixel memory measurement")
     parser.add_argument("--splices", type=int, default=30, help="resampled splices for (d); 0 skips it")
+    parser.add_argument("--splice-seeds", type=int, nargs="+", default=[VALIDATION_SEED, 12345, 777],
+                        help="seeds of the splice draws for (d); the first is the benchmark's own")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -243,7 +255,7 @@ def main() -> None:
         if not args.skip_24mp:
             bench_memory(Path(tmp))
         if args.splices:
-            bench_localisation(Path(tmp), args.splices)
+            bench_localisation(Path(tmp), args.splices, args.splice_seeds)
 
 
 if __name__ == "__main__":

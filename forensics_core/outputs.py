@@ -55,14 +55,24 @@ def check_output_dir(out_dir: Path, evidence: Evidence) -> Path:
     return resolved
 
 
+#: Colour map and value range of ``overlay.png``: a fixed scale, so that overlays of different
+#: images and detectors compare colour for colour (the GUI can also stretch to a map's range).
+OVERLAY_COLORMAP = "inferno"
+OVERLAY_RANGE = (0.0, 1.0)
+
+
 def write_result(out_dir: Path, evidence: Evidence, result: Result, opacity: float = 0.5) -> dict[str, Path]:
-    """Write the four outputs of ``result`` into ``out_dir`` and return their paths."""
+    """Write the four outputs of ``result`` into ``out_dir`` and return their paths.
+
+    ``result.json`` records how ``overlay.png`` was drawn (colour map, value range, opacity).
+    """
     out_dir = check_output_dir(out_dir, evidence)
     picture = to_uint8_rgb(evidence.rgb_float())
     paths = {
         "heatmap": write_npy_atomic(out_dir / "heatmap.npy", result.heatmap.astype(np.float32)),
         "mask": write_png_atomic(out_dir / "mask.png", result.mask.astype(np.uint8) * 255),
-        "overlay": write_png_atomic(out_dir / "overlay.png", overlay(picture, result.heatmap, opacity)),
+        "overlay": write_png_atomic(out_dir / "overlay.png", overlay(picture, result.heatmap, opacity,
+                                                                  OVERLAY_COLORMAP, OVERLAY_RANGE)),
     }
     evidence.verify_unchanged()
     record = {
@@ -70,6 +80,7 @@ def write_result(out_dir: Path, evidence: Evidence, result: Result, opacity: flo
         "evidence_hash_reverified_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "result": result.summary(),
         "files": {name: path.name for name, path in paths.items()},
+        "overlay": {"colormap": OVERLAY_COLORMAP, "value_range": list(OVERLAY_RANGE), "opacity": opacity},
     }
     paths["result"] = write_json_atomic(out_dir / "result.json", record)
     return paths

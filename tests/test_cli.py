@@ -42,6 +42,7 @@ def test_analyze_writes_four_outputs_and_leaves_evidence_untouched(planted, tmp_
     assert record["result"]["detector"] == "noise-baseline"
     assert record["result"]["provenance"]["parameters"]["window"] == 32
     assert "heatmap" not in record["result"]
+    assert record["overlay"]["value_range"] == [0.0, 1.0] and record["overlay"]["colormap"] == "inferno"
     assert image.read_bytes() == before_bytes and image.stat().st_mtime_ns == before_mtime
     assert "sha256" in capsys.readouterr().out
 

@@ -12,7 +12,12 @@ from torch import nn
 
 from forensics_core import metrics
 from forensics_core.detectors import get_detector
-from forensics_core.detectors.resampling import ResamplingDetector, ResamplingLSTMDetector, deviation_heatmap
+from forensics_core.detectors.resampling import (
+    HEATMAP_MODES,
+    ResamplingDetector,
+    ResamplingLSTMDetector,
+    deviation_heatmap,
+)
 from forensics_core.errors import Cancelled, ForensicsError
 from forensics_core.evidence import load_evidence
 from forensics_core.features.resampling import (
@@ -170,8 +175,8 @@ def test_deviation_heatmap_ranks_a_region_that_departs_either_way():
     assert np.allclose(heatmap[5:15, 5:15], (0.3 + 0.5) / 2) and np.allclose(heatmap[20:, 20:], 0.0)
 
 
-@pytest.mark.parametrize("mode", ["deviation", "maximum"])
-def test_both_heatmap_modes_rank_the_planted_region(planted_image, mode):
+@pytest.mark.parametrize("mode", HEATMAP_MODES)
+def test_every_heatmap_mode_ranks_the_planted_region(planted_image, mode):
     evidence, truth = planted_image
     detector = ResamplingDetector({name: _NoiseLevel(_noise_level_centre(evidence)) for name in RESAMPLING_CLASSES})
     result = detector.run(evidence, params={"heatmap": mode, "use_random_walker": False}, device="cpu")

@@ -61,6 +61,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from scipy.special import expit
 from torch import nn
 
 from forensics_core import postprocess
@@ -101,7 +102,7 @@ ANOMALY_FULL_SCALE = 4.0
 
 def probability_grids(log_odds: np.ndarray) -> dict[str, np.ndarray]:
     """Each class's probability map, {class: (rows, cols) float32}, from (rows, cols, 6) log-odds."""
-    probability = (1.0 / (1.0 + np.exp(-log_odds))).astype(np.float32)
+    probability = expit(log_odds).astype(np.float32)
     return {name: probability[..., index] for index, name in enumerate(RESAMPLING_CLASSES)}
 
 

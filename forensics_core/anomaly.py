@@ -12,6 +12,12 @@ import numpy as np
 MAD_TO_SIGMA = 1.4826
 
 
+def _median_and_scale(values: np.ndarray, axis: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Median and ``1.4826 MAD`` (the robust standard deviation) of ``values`` along ``axis``."""
+    median = np.median(values, axis=axis)
+    return median, MAD_TO_SIGMA * np.median(np.abs(values - median), axis=axis)
+
+
 def robust_mahalanobis(values: np.ndarray, inlier_fraction: float = 0.5, ridge: float = 1e-3) -> np.ndarray:
     """Squared Mahalanobis distance of each row of ``values`` (N x D) from the bulk of the rows.
 
@@ -26,8 +32,7 @@ def robust_mahalanobis(values: np.ndarray, inlier_fraction: float = 0.5, ridge: 
     if not 0.0 < inlier_fraction <= 1.0:
         raise ValueError(f"inlier_fraction must be in (0, 1], got {inlier_fraction}")
     values = np.asarray(values, dtype=np.float64)
-    median = np.median(values, axis=0)
-    scale = MAD_TO_SIGMA * np.median(np.abs(values - median), axis=0)
+    median, scale = _median_and_scale(values, axis=0)
     scale[scale <= 0] = 1.0
     rough = (((values - median) / scale) ** 2).sum(axis=1)
     inliers = rough <= np.quantile(rough, inlier_fraction)
@@ -44,8 +49,7 @@ def robust_standard_score(values: np.ndarray) -> np.ndarray:
 
     A constant array (MAD 0) gives all zeros. Returns float32 of the same shape.
     """
-    median = float(np.median(values))
-    scale = MAD_TO_SIGMA * float(np.median(np.abs(values - median)))
+    median, scale = _median_and_scale(values, axis=None)
     if scale <= 0:
         return np.zeros(values.shape, dtype=np.float32)
     return ((values - median) / scale).astype(np.float32)

@@ -31,7 +31,7 @@ Choices where the paper is silent (documented here and in ``Result.extra``):
   probability under the most suspicious operation. The first two assume that the manipulated
   region is the smaller part of the frame. Measured pixel AUC (``benchmarks/bench_resampling.py``
   part d, 90 resampled splices of the never JPEG-compressed validation photos in three draws of
-  30): anomaly 0.83 / 0.72 / 0.78, deviation 0.69 / 0.63 / 0.65, maximum about 0.56; on NoSo
+  30): anomaly 0.83 / 0.72 / 0.78, deviation 0.69 / 0.63 / 0.65, maximum 0.56 / 0.50 / 0.55; on NoSo
   anomaly 0.73, deviation 0.67, maximum 0.58. Tried and not used: adding principal components of
   the raw features to the signature scored higher on the splices and NoSo but followed image
   content (edges, smooth areas) and missed the bundled sample's upscaled patch.

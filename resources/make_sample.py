@@ -7,7 +7,7 @@ resampling manipulation that is hard to see by eye. Saved losslessly so the resa
 survive.
 
 The shipped, lightly trained classifiers rank this region first (the default ``anomaly`` heatmap
-peaks inside it, pixel AUC about 0.81; the ``deviation`` heatmap 0.85), largely because
+peaks inside it, pixel AUC about 0.94; the ``deviation`` heatmap 0.85), largely because
 upscaling erases the photograph's own JPEG 8x8 traces; with
 a few degrees of rotation added, or a smaller region (the first sample was 120x90, 1.3x and 6
 degrees), they miss it. The sample shows the workbench working, not the detector's limits: see

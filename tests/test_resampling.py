@@ -16,7 +16,9 @@ from forensics_core.detectors.resampling import (
     HEATMAP_MODES,
     ResamplingDetector,
     ResamplingLSTMDetector,
+    _refine,
     deviation_heatmap,
+    signature_anomaly,
 )
 from forensics_core.errors import Cancelled, ForensicsError
 from forensics_core.evidence import load_evidence
@@ -29,6 +31,7 @@ from forensics_core.features.resampling import (
     laplacian_residual,
     laplacian_residual_batch,
     radon_projector,
+    reorient_features,
 )
 from forensics_core.models.resampling_lstm import ResamplingLSTM
 from forensics_core.models.resampling_mlp import ResamplingMLP
@@ -80,6 +83,29 @@ def test_feature_lengths_and_bunk_definition():
     average = magnitude.mean(axis=0)
     expected = np.concatenate([magnitude / average, average[None]]).ravel()
     np.testing.assert_allclose(features[1], expected, rtol=1e-9)
+
+
+def _relative_difference(ours: torch.Tensor, reference: torch.Tensor) -> float:
+    return float(torch.linalg.norm(ours - reference) / torch.linalg.norm(reference))
+
+
+def test_reoriented_features_equal_the_features_of_the_flipped_or_turned_patch():
+    spec, compute, size = BUNK_SPEC, bunk_features, BUNK_SPEC.patch_size
+    yy, xx = np.mgrid[0:size, 0:size]
+    # Two plane waves in different directions: spectra that differ strongly from angle to angle.
+    patch = (np.cos(0.9 * xx + 0.35 * yy) + 0.5 * np.cos(0.3 * xx - 1.1 * yy)
+             + 0.1 * np.random.default_rng(7).random((size, size)))
+    own = compute(patch[None])
+    turned = {"mirror": np.fliplr(patch), "rotate90": np.rot90(patch), "transpose": patch.T}
+    for orientation, image in turned.items():
+        direct = compute(np.ascontiguousarray(image)[None])
+        assert _relative_difference(reorient_features(own, spec, orientation), direct) < 0.03
+        assert _relative_difference(own, direct) > 0.1  # the orientation does change the features
+    np.testing.assert_allclose(reorient_features(own, spec, "transpose"), compute(np.ascontiguousarray(patch.T)[None]),
+                               rtol=1e-9, atol=1e-12)  # the transposition is an exact permutation
+    assert torch.equal(reorient_features(own, spec, "identity"), own)
+    with pytest.raises(ValueError):
+        reorient_features(own, spec, "rotate45")
 
 
 def _mean_spectrum(patches: list[np.ndarray]) -> np.ndarray:
@@ -173,6 +199,29 @@ def test_deviation_heatmap_ranks_a_region_that_departs_either_way():
     heatmap = deviation_heatmap([higher, lower])
     assert heatmap.dtype == np.float32
     assert np.allclose(heatmap[5:15, 5:15], (0.3 + 0.5) / 2) and np.allclose(heatmap[20:, 20:], 0.0)
+
+
+def test_signature_anomaly_ranks_a_departing_block_on_a_strictly_increasing_scale():
+    rng = np.random.default_rng(8)
+    log_odds = rng.normal(0.0, 1.0, (30, 40, 12))
+    log_odds[5:13, 20:30, 3] += 4.0  # a block whose signature departs along one coordinate
+    truth = np.zeros((30, 40), bool)
+    truth[5:13, 20:30] = True
+    anomaly = signature_anomaly(log_odds, stride=16, window=48)
+    assert anomaly.dtype == np.float32 and 0.0 < anomaly.min() and anomaly.max() < 1.0
+    assert metrics.pixel_auc(anomaly, truth) > 0.99
+    # Logistic scale: the image's median at 0.05, no ties made by clipping below it.
+    assert abs(float(np.median(anomaly)) - 0.05) < 0.01
+    assert len(np.unique(anomaly)) > 0.9 * anomaly.size
+
+
+def test_refine_puts_coarse_cells_on_every_second_grid_cell():
+    coarse = np.arange(12, dtype=np.float32).reshape(3, 4)
+    fine = _refine(coarse, (6, 7), 2)
+    assert fine.shape == (6, 7)
+    assert np.array_equal(fine[::2, ::2], coarse)
+    assert fine[1, 1] == pytest.approx(coarse[:2, :2].mean())
+    assert np.array_equal(fine[5], fine[4])  # past the last coarse row: its value
 
 
 @pytest.mark.parametrize("mode", HEATMAP_MODES)

@@ -20,21 +20,30 @@ Choices where the paper is silent (documented here and in ``Result.extra``):
   resampled (demosaicing, in-camera or web resizing) and JPEG-compressed, so the classifiers fire
   on untouched background too, and a region pasted at another scale is often less "resampled"
   (or less JPEG-like) than its surroundings rather than more. Default ``anomaly``
-  (:func:`signature_anomaly`): the six classifiers' log-odds of each cell form its signature;
-  its robust Mahalanobis distance from the bulk of the image's cells, averaged over
-  ``anomaly_window`` pixels, scaled so that 0 is the image's median and 1 four robust standard
-  deviations above it. Unlike a per-class threshold it ranks a departure in any direction and
-  any combination of classes, weighted by how the classes co-vary in this image.
+  (:func:`signature_anomaly`): a place's signature is the six classifiers' log-odds on its patch
+  seen in the four orientations of :data:`~forensics_core.features.resampling.ORIENTATIONS`
+  (identity, mirror, quarter turn, transposition: permutations of the Radon angles, so the
+  features are computed once; the classifiers are not invariant to the orientation, and their
+  four answers also describe how the patch's periodic traces are oriented), 24 values, on every
+  second grid cell (16 pixels at the default stride). Its robust Mahalanobis distance from the
+  bulk of the image's cells, averaged over a box of about ``anomaly_window`` pixels (an odd
+  number of those cells: 80 px for the default 72), is scaled so that the
+  image's median maps to 0.05 and four robust standard deviations above it to 0.95 (a logistic
+  curve, strictly increasing). Unlike a per-class threshold it ranks a departure in any
+  direction and any combination of classes, weighted by how they co-vary in this image.
   ``deviation``: for each class the absolute difference between a cell's filtered probability
   and the image's median, averaged over the six. ``maximum``: the pixel-wise maximum of the
   filtered maps of the kept (bimodal) classes, or of all six when none is bimodal: the
   probability under the most suspicious operation. The first two assume that the manipulated
   region is the smaller part of the frame. Measured pixel AUC (``benchmarks/bench_resampling.py``
   part d, 90 resampled splices of the never JPEG-compressed validation photos in three draws of
-  30): anomaly 0.83 / 0.72 / 0.78, deviation 0.69 / 0.63 / 0.65, maximum 0.56 / 0.50 / 0.55; on NoSo
-  anomaly 0.73, deviation 0.67, maximum 0.58. Tried and not used: adding principal components of
-  the raw features to the signature scored higher on the splices and NoSo but followed image
-  content (edges, smooth areas) and missed the bundled sample's upscaled patch.
+  30): anomaly 0.87 / 0.81 / 0.83 (0.83 over the 90; with the six identity-view log-odds alone
+  and a clipped scale, the previous version, 0.83 / 0.72 / 0.78; on two further draws never used
+  while designing it, seeds 2024 and 99, 0.86 / 0.81), deviation 0.69 / 0.63 / 0.65,
+  maximum 0.56 / 0.50 / 0.55; on NoSo anomaly 0.75, deviation 0.67, maximum 0.58.
+  Tried and not used: adding principal components of the raw features or of the classifiers'
+  hidden layers to the signature (they follow image content: edges, smooth areas) and
+  averaging the four orientations' log-odds instead of keeping them side by side (0.78).
 * **Localisation confidence** (``Result.score``): for a kept map with segmentation ``M``, the
   difference between its mean filtered probability inside ``M`` and outside ``M``, in [0, 1];
   the score is the largest over the kept maps, and 0 when no map is bimodal (nothing localised).
@@ -61,6 +70,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from scipy.ndimage import map_coordinates
 from scipy.special import expit
 from torch import nn
 
@@ -73,8 +83,10 @@ from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.features.resampling import (
     BUNK_SPEC,
+    ORIENTATIONS,
     iter_feature_strips,
     laplacian_residual,
+    reorient_features,
 )
 from forensics_core.models.resampling_lstm import GRID, ResamplingLSTM
 from forensics_core.models.resampling_mlp import ResamplingMLP
@@ -96,8 +108,15 @@ FEATURE_STRIDE = 8
 HEATMAP_MODES = ("anomaly", "deviation", "maximum")
 #: Log-odds are clipped to +-this before the anomaly score, so saturated classifiers do not dominate.
 LOG_ODDS_LIMIT = 8.0
-#: Robust standard scores of the smoothed log-distance mapped to 1 in the anomaly heatmap.
+#: Robust standard scores of the smoothed log-distance at which the anomaly heatmap reaches
+#: ``ANOMALY_ODDS / (1 + ANOMALY_ODDS)``; the image's median maps to ``1 / (1 + ANOMALY_ODDS)``.
 ANOMALY_FULL_SCALE = 4.0
+#: Odds of the anomaly heatmap at ``ANOMALY_FULL_SCALE`` robust SD (19: 0.95; at the median 0.05).
+ANOMALY_ODDS = 19.0
+#: The anomaly signature is computed on every this-th grid row and column (a grid of 16 pixels at
+#: the default stride): it is averaged over ``anomaly_window`` pixels anyway, and its four
+#: orientations cost four classifier passes per cell.
+ANOMALY_GRID_STEP = 2
 
 
 def probability_grids(log_odds: np.ndarray) -> dict[str, np.ndarray]:
@@ -106,22 +125,47 @@ def probability_grids(log_odds: np.ndarray) -> dict[str, np.ndarray]:
     return {name: probability[..., index] for index, name in enumerate(RESAMPLING_CLASSES)}
 
 
+def box_cells(window: float, stride: int) -> int:
+    """Side, in cells of ``stride`` pixels, of the odd box nearest ``window`` pixels (at least 1)."""
+    return max(1, round(window / stride)) // 2 * 2 + 1
+
+
 def signature_anomaly(log_odds: np.ndarray, stride: int, window: float) -> np.ndarray:
     """Cell map in [0, 1] of how far each cell's resampling signature lies from the image's bulk.
 
-    The signature of a cell is its six classifiers' log-odds, ``log_odds`` (rows, cols, 6),
-    clipped to +-:data:`LOG_ODDS_LIMIT`. Its robust squared Mahalanobis distance from the bulk of
-    the image's cells (:func:`~forensics_core.anomaly.robust_mahalanobis`) is log-compressed
-    (``log1p``), averaged over a ``window``-pixel box (an odd number of cells), turned into a
-    robust standard score over the image and mapped linearly so that 0 is the image's median and
-    1 is :data:`ANOMALY_FULL_SCALE` robust standard deviations above it (clipped).
+    The signature of a cell is its log-odds ``log_odds`` (rows, cols, K) (in the detector the six
+    classifiers' answers on the cell's patch in the four :data:`ORIENTATIONS`, K = 24), clipped
+    to +-:data:`LOG_ODDS_LIMIT`. Its robust squared Mahalanobis distance from the bulk of the
+    image's cells (:func:`~forensics_core.anomaly.robust_mahalanobis`) is log-compressed
+    (``log1p``), averaged over a ``window``-pixel box (an odd number of cells of ``stride``
+    pixels) and turned into a robust standard score ``z`` over the image, mapped to [0, 1] by
+    the logistic curve that gives 0.05 at ``z = 0`` (the image's median), 0.5 at
+    ``z = ANOMALY_FULL_SCALE / 2`` and 0.95 at ``z = ANOMALY_FULL_SCALE``: strictly increasing,
+    so every difference in the score is kept as a difference in the map (no ties from clipping).
     """
     rows, cols, classes = log_odds.shape
     vectors = np.clip(log_odds, -LOG_ODDS_LIMIT, LOG_ODDS_LIMIT).reshape(rows * cols, classes)
     distance = np.log1p(robust_mahalanobis(vectors)).astype(np.float32).reshape(rows, cols)
-    side = max(1, round(window / stride)) // 2 * 2 + 1
+    side = box_cells(window, stride)
     smoothed = cv2.blur(distance, (side, side), borderType=cv2.BORDER_REFLECT)
-    return np.clip(robust_standard_score(smoothed) / ANOMALY_FULL_SCALE, 0.0, 1.0)
+    slope = 2.0 * np.log(ANOMALY_ODDS) / ANOMALY_FULL_SCALE
+    return expit(slope * (robust_standard_score(smoothed) - ANOMALY_FULL_SCALE / 2)).astype(np.float32)
+
+
+def _class_log_odds(models: Mapping[str, nn.Module], features: torch.Tensor) -> np.ndarray:
+    """(N, 6) float32 log-odds (logit 1 - logit 0) of the six classifiers, in :data:`RESAMPLING_CLASSES` order."""
+    logits = [models[name](features).float() for name in RESAMPLING_CLASSES]
+    return torch.stack([pair[:, 1] - pair[:, 0] for pair in logits], dim=1).cpu().numpy()
+
+
+def _refine(coarse: np.ndarray, shape: tuple[int, int], step: int) -> np.ndarray:
+    """Bilinear interpolation of a map of every ``step``-th cell back onto the full (rows, cols) grid.
+
+    Coarse cell ``(i, j)`` is grid cell ``(step i, step j)``; cells past the last coarse one take
+    its value.
+    """
+    coordinates = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) / step
+    return map_coordinates(coarse, coordinates, order=1, mode="nearest").astype(np.float32)
 
 
 _REFERENCE = ("J. Bunk et al., \"Detection and localization of image forgeries using resampling features "
@@ -222,7 +266,7 @@ class ResamplingDetector(Detector):
     weights_keys = tuple(MLP_KEYS.values())
     display_name = "Resampling features (Bunk et al. 2017)"
     reference = _REFERENCE
-    version = "1.2"
+    version = "1.3"
     description = (
         "Radon-transform resampling features of 64x64 patches, six classifiers (JPEG quality, up- and "
         "downsampling, rotation either way, shearing), one heatmap each; bimodal heatmaps are "
@@ -241,9 +285,9 @@ class ResamplingDetector(Detector):
         Parameter("min_region_area", int, 64, "Smallest region (px)",
                   "Regions of the final mask smaller than this are dropped.", 0, 1_000_000),
         Parameter("heatmap", str, "anomaly", "Combined heatmap",
-                  "anomaly: how unusual each place's resampling signature (the six classifiers' outputs) "
-                  "is within this image; deviation: mean distance of the six maps from their "
-                  "medians; maximum: the largest probability of the bimodal maps.",
+                  "anomaly: how unusual each place's resampling signature (the six classifiers' outputs "
+                  "on its patch in four orientations) is within this image; deviation: mean distance of "
+                  "the six maps from their medians; maximum: the largest probability of the bimodal maps.",
                   choices=HEATMAP_MODES),
         Parameter("anomaly_window", float, 72.0, "Anomaly window (px)",
                   "Side of the box over which the anomaly heatmap averages the cells' distances.", 8.0, 512.0),
@@ -273,30 +317,49 @@ class ResamplingDetector(Detector):
         stride = params["stride"]
         if stride % 2:
             raise ForensicsError(f"The stride must be even, got {stride}.")
-        log_odds = self._classify(evidence, models, device, reporter.scaled(0.0, 0.7), stride)
-        return self._localise(evidence, log_odds, params, reporter.scaled(0.7, 1.0), hashes)
+        log_odds, views = self._classify(evidence, models, device, reporter.scaled(0.0, 0.7), stride,
+                                         with_orientations=params["heatmap"] == "anomaly")
+        return self._localise(evidence, log_odds, views, params, reporter.scaled(0.7, 1.0), hashes)
 
     @staticmethod
     def _classify(evidence: Evidence, models: Mapping[str, nn.Module], device: torch.device,
-                  reporter: ProgressReporter, stride: int) -> np.ndarray:
-        """Log-odds of every class at every grid cell: (rows, cols, 6) float32, classes in
-        :data:`RESAMPLING_CLASSES` order."""
+                  reporter: ProgressReporter, stride: int,
+                  with_orientations: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Log-odds of every class at every grid cell, (rows, cols, 6) float32, classes in
+        :data:`RESAMPLING_CLASSES` order; and, when ``with_orientations``, the log-odds of every
+        :data:`ORIENTATIONS` view of the cells of the coarse grid (every
+        :data:`ANOMALY_GRID_STEP`-th row and column), (coarse rows, coarse cols, 4, 6), else None."""
         rows, cols = -(-evidence.height // stride), -(-evidence.width // stride)
         log_odds = np.zeros((rows, cols, len(RESAMPLING_CLASSES)), dtype=np.float32)
+        step = ANOMALY_GRID_STEP
+        views = (np.zeros((-(-rows // step), -(-cols // step), len(ORIENTATIONS), len(RESAMPLING_CLASSES)),
+                          dtype=np.float32) if with_orientations else None)
         for model in models.values():
             model.to(device).eval()
         with torch.no_grad(), single_threaded_cpu(device):
             for start, stop, features in _feature_grid(evidence, device, reporter, stride,
                                                        "Resampling features and classifiers"):
-                for index, name in enumerate(RESAMPLING_CLASSES):
-                    logits = models[name](features).float()
-                    log_odds[start:stop, :, index] = (logits[:, 1] - logits[:, 0]).cpu().numpy().reshape(stop - start, cols)
-        return log_odds
+                log_odds[start:stop] = _class_log_odds(models, features).reshape(stop - start, cols, -1)
+                first = -start % step  # the strip's first row on the coarse grid
+                coarse = features.view(stop - start, cols, -1)[first::step, ::step]
+                if views is None or not len(coarse):
+                    continue
+                top = (start + first) // step
+                for index, orientation in enumerate(ORIENTATIONS[1:], start=1):
+                    reoriented = reorient_features(coarse.reshape(-1, features.shape[1]), BUNK_SPEC, orientation)
+                    views[top:top + len(coarse), :, index] = _class_log_odds(models, reoriented).reshape(
+                        len(coarse), views.shape[1], -1)
+        if views is not None:
+            views[:, :, 0] = log_odds[::step, ::step]
+        return log_odds, views
 
     @staticmethod
-    def _localise(evidence: Evidence, log_odds: np.ndarray, params: Mapping[str, Any],
+    def _localise(evidence: Evidence, log_odds: np.ndarray, views: np.ndarray | None, params: Mapping[str, Any],
                   reporter: ProgressReporter, hashes: Mapping[str, str]) -> Analysis:
-        """Upsample, filter, threshold, test bimodality, segment; combine into one Analysis."""
+        """Upsample, filter, threshold, test bimodality, segment; combine into one Analysis.
+
+        ``views`` are the coarse grid's log-odds in every orientation (needed by the anomaly heatmap).
+        """
         height, width = evidence.height, evidence.width
         grids = probability_grids(log_odds)
         sigma_space = params["bilateral_sigma_space"]
@@ -335,12 +398,18 @@ class ResamplingDetector(Detector):
             mask = postprocess.clean_mask(mask, min_area=params["min_region_area"])
         if params["heatmap"] == "anomaly":
             reporter.update(1.0, "Scoring how unusual each place's resampling signature is")
-            anomaly = signature_anomaly(log_odds, params["stride"], params["anomaly_window"])
-            heatmap = _upsample(anomaly, height, width, params["stride"])
-            heatmap_text = ("robust Mahalanobis distance of each cell's six classifier log-odds from the "
-                            "image's bulk, averaged over "
-                            f"{params['anomaly_window']:g} px, 0 = image median, 1 = "
-                            f"{ANOMALY_FULL_SCALE:g} robust SD above")
+            coarse_rows, coarse_cols = views.shape[:2]
+            grid = params["stride"] * ANOMALY_GRID_STEP
+            anomaly = signature_anomaly(views.reshape(coarse_rows, coarse_cols, -1), grid, params["anomaly_window"])
+            heatmap = _upsample(_refine(anomaly, log_odds.shape[:2], ANOMALY_GRID_STEP), height, width,
+                                params["stride"])
+            heatmap_text = ("robust Mahalanobis distance of each place's signature (the six classifiers' "
+                            f"log-odds on its patch in {len(ORIENTATIONS)} orientations, every {grid} px) from the "
+                            f"image's bulk, averaged over a {box_cells(params['anomaly_window'], grid) * grid} px "
+                            "box; logistic scale: "
+                            f"{1 / (1 + ANOMALY_ODDS):.2f} at the image's median, 0.5 at "
+                            f"{ANOMALY_FULL_SCALE / 2:g} robust SD above, {ANOMALY_ODDS / (1 + ANOMALY_ODDS):.2f} "
+                            f"at {ANOMALY_FULL_SCALE:g}")
         elif params["heatmap"] == "deviation":
             heatmap = deviation_heatmap([extra_maps[f"filtered/{name}"] for name in RESAMPLING_CLASSES])
             heatmap_text = ("mean over the six classes of |filtered map - its median| "

@@ -245,6 +245,17 @@ def test_detector_with_random_tiny_models_and_cancel(planted_image):
         ResamplingDetector(models).run(evidence, cancel=lambda: next(checks) >= 3)
 
 
+def test_anomaly_heatmap_of_a_panorama_processed_one_grid_row_at_a_time(tmp_path):
+    # 525 grid columns: every feature strip is one grid row, half of them between coarse rows.
+    rgb = np.random.default_rng(9).integers(0, 256, (40, 4200, 3), dtype=np.uint8)
+    evidence = load_evidence(write_png(tmp_path / "panorama.png", rgb))
+    torch.manual_seed(0)
+    models = {name: ResamplingMLP(hidden=8) for name in RESAMPLING_CLASSES}
+    result = ResamplingDetector(models).run(evidence, params={"use_random_walker": False})
+    assert result.heatmap.shape == (40, 4200) and np.all(np.isfinite(result.heatmap))
+    assert 0.0 < result.heatmap.min() <= result.heatmap.max() < 1.0
+
+
 def test_lstm_detector_with_injected_model(planted_image):
     evidence, _ = planted_image
     torch.manual_seed(0)

@@ -340,9 +340,11 @@ class ResamplingDetector(Detector):
             for start, stop, features in _feature_grid(evidence, device, reporter, stride,
                                                        "Resampling features and classifiers"):
                 log_odds[start:stop] = _class_log_odds(models, features).reshape(stop - start, cols, -1)
+                if views is None:
+                    continue
                 first = -start % step  # the strip's first row on the coarse grid
                 coarse = features.view(stop - start, cols, -1)[first::step, ::step]
-                if views is None or not len(coarse):
+                if not len(coarse):  # a one-row strip between two coarse rows
                     continue
                 top = (start + first) // step
                 for index, orientation in enumerate(ORIENTATIONS[1:], start=1):

@@ -213,7 +213,7 @@ def _detector_text(detector_id: str) -> tuple[str, str]:
         detector = get_detector(detector_id)
     except ForensicsError:
         return "", ""
-    return detector.description, str(getattr(detector, "limitations", ""))
+    return detector.description, " ".join(detector.limitations)
 
 
 def _result_section(index: int, item: ReportItem, base: np.ndarray,

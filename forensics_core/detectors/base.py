@@ -217,6 +217,9 @@ class Detector(ABC):
     reference: str = ""
     version: str = "0"
     description: str = ""
+    #: What the method cannot see and its known false positives, one sentence each, for the GUI
+    #: and the report.
+    limitations: tuple[str, ...] = ()
     parameters: Sequence[Parameter] = ()
     #: A method that has no learned weights at all (hand-crafted) is always ready.
     needs_weights: bool = True
@@ -248,6 +251,7 @@ class Detector(ABC):
             "reference": self.reference,
             "version": self.version,
             "description": self.description,
+            "limitations": list(self.limitations),
             "baseline": self.is_baseline,
             "trained": self.is_trained(),
             "status": self.training_status(),

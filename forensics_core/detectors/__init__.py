@@ -1,8 +1,10 @@
 """The detector registry: one place that knows every detector by its fixed id.
 
 Each detector lives in its own module of this package and registers its class with
-:func:`register_detector`; :func:`get_detector` and :func:`list_detectors` import every module of
-the package on first use, so adding a detector means adding one module.
+:func:`register_detector`; :func:`get_detector` and :func:`list_detectors` import the modules named
+in :data:`DETECTOR_MODULES` on first use. The list is explicit, not found by scanning the package,
+because a frozen application (the PyInstaller bundle) has no package folder to scan: adding a
+detector means adding its module and its name here (``tests/test_packaging.py`` fails otherwise).
 
 Fixed ids (other tools call them): ``resampling``, ``resampling-lstm``, ``lstm-endec``,
 ``j-conv-lstm-conv``, ``mantranet``, ``srm-cnn``; ``noise-baseline`` is a pipeline baseline.
@@ -11,7 +13,6 @@ Fixed ids (other tools call them): ``resampling``, ``resampling-lstm``, ``lstm-e
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from typing import TypeVar
 
 from forensics_core.detectors.base import (
@@ -35,6 +36,16 @@ __all__ = [
     "register_detector",
 ]
 
+#: Every module of this package that registers detectors, imported in this order.
+DETECTOR_MODULES: tuple[str, ...] = (
+    "j_conv_lstm_conv",
+    "lstm_endec",
+    "mantranet",
+    "noise_baseline",
+    "resampling",
+    "srm_cnn",
+)
+
 #: The detector the workbench selects when nothing else is asked for.
 DEFAULT_DETECTOR = "resampling"
 
@@ -57,7 +68,7 @@ def register_detector(cls: D) -> D:
 def _load_builtins() -> None:
     global _loaded
     if not _loaded:
-        for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):
+        for module in DETECTOR_MODULES:
             importlib.import_module(f"{__name__}.{module}")
         _loaded = True
 

@@ -8,7 +8,6 @@ validation, checkpoints, logs, safetensors and the manifest).
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Mapping, TypeVar
@@ -96,11 +95,11 @@ def register_recipe(cls: R) -> R:
 
 
 def _load_recipes() -> None:
-    """Import every module of :mod:`forensics_core.training.recipes` (each registers itself)."""
+    """Import the modules listed in :data:`~forensics_core.training.recipes.RECIPE_MODULES`."""
     from forensics_core.training import recipes
 
-    for module in pkgutil.iter_modules(recipes.__path__):
-        importlib.import_module(f"{recipes.__name__}.{module.name}")
+    for module in recipes.RECIPE_MODULES:
+        importlib.import_module(f"{recipes.__name__}.{module}")
 
 
 def get_recipe(recipe_id: str) -> TrainingRecipe:

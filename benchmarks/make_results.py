@@ -2,7 +2,9 @@
 and on NoSo, through the same evaluation code as ``tamper-workbench evaluate``.
 
 Run from the repository root: ``python benchmarks/make_results.py [--detectors ID ...] [--limit N]``.
-Detector-specific tables written by other scripts into ``benchmarks/results/*.md`` are appended.
+With ``--detectors`` only those detectors are evaluated again; the rows of every other detector are
+kept from the current RESULTS.md. Detector-specific tables written by other scripts into
+``benchmarks/results/*.md`` are appended.
 """
 
 from __future__ import annotations
@@ -21,12 +23,25 @@ from forensics_core.synth.data import find_data_root
 from forensics_core.weights import read_manifest
 
 HERE = Path(__file__).resolve().parent
+HEADER = ["detector", "weights sha256", "data set", "pixel AUC", "F1", "MCC", "image AUC", "s/MP", "device"]
 
 
 def _weights_hashes(detector_id: str) -> str:
     models = read_manifest()["models"]
     hashes = [entry["sha256"][:12] for key, entry in models.items() if entry.get("detector") == detector_id]
     return ", ".join(hashes) if hashes else "none (hand-crafted)"
+
+
+def _kept_rows(results_md: Path, evaluated: set[str]) -> list[list[str]]:
+    """The main table's rows of RESULTS.md for detectors that are not evaluated again."""
+    if not results_md.exists():
+        return []
+    rows = []
+    for line in results_md.read_text(encoding="utf-8").split("\n## ", 1)[0].splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == len(HEADER) and cells[0] not in ("detector", *evaluated):
+            rows.append(cells)
+    return rows
 
 
 def _cell(value: object) -> str:
@@ -57,7 +72,8 @@ def main() -> int:
                 rows.append([detector.id, _weights_hashes(detector.id), name, summary["pixel_auc"],
                              summary["pixel_f1"], summary["pixel_mcc"], summary.get("image_auc", "n/a"),
                              summary["seconds_per_megapixel"], summary["device"]])
-    header = ["detector", "weights sha256", "data set", "pixel AUC", "F1", "MCC", "image AUC", "s/MP", "device"]
+    if args.detectors:
+        rows = sorted(rows + _kept_rows(HERE / "RESULTS.md", {d.id for d in detectors}), key=lambda r: r[0])
     lines = [
         "# Results",
         "",
@@ -66,8 +82,8 @@ def main() -> int:
         "F1 and MCC at each detector's default threshold, averaged over forged images; pixel AUC averaged",
         "over forged images; image AUC from the image score, forged versus authentic.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
         *("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows),
         "",
     ]

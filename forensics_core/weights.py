@@ -26,6 +26,7 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from forensics_core.atomic import write_bytes_atomic, write_json_atomic
 from forensics_core.errors import WeightsError
+from forensics_core.shipped import shipped_folder
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -36,7 +37,7 @@ def weights_dir() -> Path:
     override = os.environ.get("TAMPER_WEIGHTS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[1] / "weights"
+    return shipped_folder("weights")
 
 
 def user_weights_dir() -> Path:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-
-import torch
+from typing import TYPE_CHECKING
 
 from forensics_core.errors import ForensicsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -18,6 +20,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     ``auto`` picks CUDA when ``torch.cuda.is_available()``, else the CPU. Asking for CUDA on a
     machine without it is an error, not a silent fallback.
     """
+    import torch  # not at module level: the command line starts without it
+
     name = (name or "auto").strip().lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -43,6 +47,8 @@ def single_threaded_cpu(device: torch.device) -> Iterator[None]:
     if device.type != "cpu":
         yield
         return
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -17,16 +17,14 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors_bytes
-from safetensors.torch import save as save_safetensors_bytes
+from typing import TYPE_CHECKING, Any
 
 from forensics_core.atomic import write_bytes_atomic, write_json_atomic
 from forensics_core.errors import WeightsError
 from forensics_core.shipped import shipped_folder
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -97,6 +95,9 @@ def load_weights(key: str, folder: Path | None = None) -> tuple[dict[str, torch.
 
 def load_verified_file(path: Path, expected_sha256: str, label: str = "") -> dict[str, torch.Tensor]:
     """Read ``path`` once, compare its SHA-256 with ``expected_sha256``, then parse safetensors."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_safetensors_bytes  # imports torch: only when weights load
+
     name = label or path.name
     try:
         data = path.read_bytes()
@@ -125,6 +126,8 @@ def save_weights(
 
     Both the weights file and the manifest are written atomically. Returns the manifest entry.
     """
+    from safetensors.torch import save as save_safetensors_bytes
+
     folder = folder or weights_dir()
     detector = key.split("/", 1)[0]
     relative = f"{key}.safetensors"

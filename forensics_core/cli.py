@@ -43,6 +43,32 @@ def _terminal_progress(enabled: bool):
     return progress, bar.close
 
 
+def _item_progress(label: str, enabled: bool):
+    """An ``on_item(index, total, name)`` callback and its closer, reporting on stderr.
+
+    On a terminal a tqdm bar redraws in place; when stderr is redirected (a log file, a pipe)
+    each item is written once, as one plain line, since a redrawn bar would repeat itself there.
+    """
+    if not enabled:
+        return (lambda index, total, name: None), (lambda: None)
+    if not sys.stderr.isatty():
+        def write_line(index: int, total: int, name: str) -> None:
+            print(f"{label}: {index}/{total} {name}", file=sys.stderr, flush=True)
+
+        return write_line, (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, file=sys.stderr, dynamic_ncols=True, desc=label)
+
+    def redraw(index: int, total: int, name: str) -> None:
+        bar.total = total
+        bar.n = index
+        bar.set_postfix_str(name, refresh=False)
+        bar.refresh()
+
+    return redraw, bar.close
+
+
 def cmd_detectors(args: argparse.Namespace) -> int:
     """List the registered detectors and whether each is trained."""
     from forensics_core.detectors import DEFAULT_DETECTOR, list_detectors
@@ -84,26 +110,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score a detector on a benchmark folder (images/, masks/, optional authentic/)."""
-    from tqdm import tqdm
-
     from forensics_core.atomic import write_json_atomic
     from forensics_core.detectors import get_detector
     from forensics_core.evaluation import evaluate_folder
 
     detector = get_detector(args.detector)
-    bar = tqdm(total=None, disable=args.quiet, file=sys.stderr, dynamic_ncols=True, desc="evaluate")
-
-    def on_item(index: int, total: int, name: str) -> None:
-        bar.total = total
-        bar.n = index
-        bar.set_postfix_str(name)
-        bar.refresh()
-
+    on_item, close = _item_progress("evaluate", enabled=not args.quiet)
     try:
         summary = evaluate_folder(Path(args.folder), detector, _parse_params(args.param), args.device,
                                   on_item, args.limit)
     finally:
-        bar.close()
+        close()
     line = (f"{detector.id} on {args.folder}: {summary['images']} forged images, "
             f"pixel AUC {summary['pixel_auc']:.4f}, F1 {summary['pixel_f1']:.4f}, "
             f"MCC {summary['pixel_mcc']:.4f}, best F1 {summary['pixel_best_f1']:.4f}")
@@ -199,11 +216,17 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tamper-workbench``."""
+    from forensics_core import __version__
     from forensics_core.device import DEVICE_CHOICES
     from forensics_core.evidence import DEFAULT_MAX_PIXELS
 
-    parser = argparse.ArgumentParser(prog="tamper-workbench", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="tamper-workbench",
+        description="Tamper Workbench: find and outline manipulated regions in a photograph.",
+        epilog="Exit codes: 0 success, 2 bad input (the message says why), 130 cancelled. "
+               "'tamper-workbench COMMAND --help' describes one command.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("detectors", help="list detectors and whether each is trained")
     p.add_argument("--json", action="store_true", help="print JSON")

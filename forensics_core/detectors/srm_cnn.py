@@ -17,11 +17,10 @@ waits for a descheduled thread, which made a 1024x768 heatmap take 7-30 s with t
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
@@ -29,8 +28,12 @@ from forensics_core.device import single_threaded_cpu
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.features.srm import MIN_SIDE
-from forensics_core.models.srm_cnn import SRMNet
 from forensics_core.weights import has_weights, load_weights
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from forensics_core.models.srm_cnn import SRMNet
 
 #: Weights of the general manipulated-vs-pristine model.
 WEIGHTS_KEY = "srm-cnn/general"
@@ -50,6 +53,8 @@ def upsample_window_map(scores: np.ndarray, window: int, stride: int, height: in
 
 def load_general_model(device: torch.device) -> tuple[SRMNet, str]:
     """The trained general model in eval mode on ``device``, and its weights' SHA-256."""
+    from forensics_core.models.srm_cnn import SRMNet  # torch: imported when a run starts, not at start-up
+
     state, sha256 = load_weights(WEIGHTS_KEY)
     model = SRMNet()
     model.load_state_dict(state)
@@ -82,6 +87,8 @@ class SRMCNNDetector(Detector):
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Window probabilities of the green channel, interpolated to a full-resolution heatmap."""
+        import torch
+
         if not self.is_trained():
             raise ForensicsError(f"SRM-CNN is not trained: no '{WEIGHTS_KEY}' weights in the manifest. "
                                  "Train it with 'tamper-workbench train srm-cnn'.")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-import cv2
 import numpy as np
 
 from forensics_core.detectors import register_detector
@@ -28,6 +27,7 @@ from forensics_core.device import single_threaded_cpu
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.features.srm import MIN_SIDE
+from forensics_core.features.windows import upsample_window_map
 from forensics_core.weights import has_weights, load_weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,16 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 WEIGHTS_KEY = "srm-cnn/general"
 #: Percentile of the window probabilities reported as the image score.
 SCORE_PERCENTILE = 99.0
-
-
-def upsample_window_map(scores: np.ndarray, window: int, stride: int, height: int, width: int) -> np.ndarray:
-    """Bilinear interpolation of window scores (window ``(i, j)`` centred at ``(i*stride +
-    (window-1)/2, j*stride + (window-1)/2)``) to an ``height x width`` float32 map."""
-    centre = (window - 1) / 2.0
-    map_x = np.broadcast_to(((np.arange(width, dtype=np.float32) - centre) / stride)[None, :], (height, width))
-    map_y = np.broadcast_to(((np.arange(height, dtype=np.float32) - centre) / stride)[:, None], (height, width))
-    return cv2.remap(scores.astype(np.float32), np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def load_general_model(device: torch.device) -> tuple[SRMNet, str]:

@@ -30,6 +30,14 @@ itself a compact member of the rich-model family (Fridrich and Kodovsky, IEEE TI
 
 :class:`forensics_core.models.srm_cnn.SRMNet` computes the same descriptor as a CNN; the tests check
 that the two agree exactly.
+
+**Dense codes for Splicebuster.** Cozzolino, Poggi and Verdoliva, "Splicebuster: a new blind image
+splicing detector", IEEE WIFS 2015, use the same residual, quantisation and 4-th order
+co-occurrences, computed densely over the whole image (:func:`directional_codes`): the horizontal
+residual with horizontal tuples and the vertical residual with vertical tuples. Because a residual
+and its negative, and a tuple and its reverse, are equally likely in natural images, the 81 codes
+are pooled into :data:`N_SYMMETRIC_CLASSES` = 25 classes (:func:`symmetric_classes`), so that the
+two directions give a 50-bin histogram per block.
 """
 
 from __future__ import annotations
@@ -52,24 +60,41 @@ N_FEATURES = 2 * N_CODES
 MIN_SIDE = len(RESIDUAL_FILTER) + ORDER - 1
 
 
+def _shifted(x: np.ndarray, axis: int, start: int, length: int) -> np.ndarray:
+    """The view ``x[..., start:start + length, ...]`` along ``axis``."""
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(start, start + length)
+    return x[tuple(index)]
+
+
+def directional_residual(x: np.ndarray, axis: int) -> np.ndarray:
+    """Valid correlation of ``x`` (0..255 scale) with :data:`RESIDUAL_FILTER` along ``axis``."""
+    length = x.shape[axis] - len(RESIDUAL_FILTER) + 1
+    return sum(c * _shifted(x, axis, m, length) for m, c in enumerate(RESIDUAL_FILTER))
+
+
 def row_residual(x: np.ndarray) -> np.ndarray:
     """Valid correlation of every row of ``x`` (HxW, 0..255 scale) with :data:`RESIDUAL_FILTER`."""
-    width = x.shape[1] - len(RESIDUAL_FILTER) + 1
-    return sum(c * x[:, m:m + width] for m, c in enumerate(RESIDUAL_FILTER))
+    return directional_residual(x, 1)
 
 
-def quantise(residual: np.ndarray) -> np.ndarray:
-    """``clip(rint(residual / QUANT_STEP), -T, T)`` as int8."""
-    return np.clip(np.rint(residual / QUANT_STEP), -TRUNCATION, TRUNCATION).astype(np.int8)
+def quantise(residual: np.ndarray, step: float = QUANT_STEP) -> np.ndarray:
+    """``clip(rint(residual / step), -T, T)`` as int8 (``step`` defaults to :data:`QUANT_STEP`)."""
+    scaled = residual / step
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -TRUNCATION, TRUNCATION, out=scaled)
+    return scaled.astype(np.int8)
 
 
-def cooccurrence_codes(q: np.ndarray, axis: int) -> np.ndarray:
+def cooccurrence_codes(q: np.ndarray, axis: int, dtype: type = np.int64) -> np.ndarray:
     """Bin index (0..80) of every N-tuple of ``q`` running along ``axis`` (see the module notes)."""
     levels = 2 * TRUNCATION + 1
     length = q.shape[axis] - ORDER + 1
-    codes = np.zeros(np.take(q, np.arange(length), axis=axis).shape, dtype=np.int64)
-    for m in range(ORDER):
-        codes = codes * levels + (np.take(q, np.arange(m, m + length), axis=axis) + TRUNCATION)
+    codes = _shifted(q, axis, 0, length).astype(dtype) + TRUNCATION
+    for m in range(1, ORDER):
+        codes *= levels
+        codes += _shifted(q, axis, m, length)
+        codes += TRUNCATION
     return codes
 
 
@@ -106,3 +131,68 @@ def srm_histogram(green: np.ndarray) -> np.ndarray:
 def srm_features(patches: np.ndarray) -> np.ndarray:
     """:func:`srm_histogram` of every patch of an ``NxHxW`` stack: an ``Nx162`` float64 array."""
     return np.stack([srm_histogram(p) for p in patches]) if len(patches) else np.zeros((0, N_FEATURES))
+
+
+def _code_tuple(code: int) -> tuple[int, ...]:
+    """The N quantised residuals (q0 first) whose co-occurrence bin is ``code``."""
+    levels = 2 * TRUNCATION + 1
+    digits = [(code // levels ** (ORDER - 1 - m)) % levels - TRUNCATION for m in range(ORDER)]
+    return tuple(digits)
+
+
+def _tuple_code(values: tuple[int, ...]) -> int:
+    levels = 2 * TRUNCATION + 1
+    code = 0
+    for value in values:
+        code = code * levels + value + TRUNCATION
+    return code
+
+
+def symmetric_classes() -> np.ndarray:
+    """Class (0..24) of each of the 81 codes when a tuple, its negative and its reverse are pooled.
+
+    Two codes share a class when one tuple is obtained from the other by negation, reversal or both
+    (the sign and direction symmetries of Fridrich and Kodovsky, 2012). Classes are numbered in
+    the order of their smallest code, so class 0 holds code 0 (-1, -1, -1, -1) and code 80.
+    """
+    canonical = []
+    for code in range(N_CODES):
+        t = _code_tuple(code)
+        negative = tuple(-v for v in t)
+        canonical.append(min(_tuple_code(v) for v in (t, negative, t[::-1], negative[::-1])))
+    _, classes = np.unique(canonical, return_inverse=True)
+    return classes.astype(np.int64)
+
+
+#: Classes of co-occurrence codes under sign and direction symmetry: (81 + 1 + 9 + 9) / 4 (Burnside).
+N_SYMMETRIC_CLASSES = 25
+
+
+def directional_codes(x: np.ndarray, step: float = QUANT_STEP) -> np.ndarray:
+    """Symmetric co-occurrence classes of the horizontal and vertical residuals of a whole image.
+
+    Parameters
+    ----------
+    x : ndarray
+        HxW image on the 0..255 scale, both sides at least :data:`MIN_SIDE`.
+    step : float
+        Quantisation step of the residuals.
+
+    Returns
+    -------
+    codes : ndarray, shape (2, H - 6, W - 6), int16
+        ``codes[0, i, j]`` is the class (0..24) of the horizontal tuple of horizontal residuals
+        starting at ``x[i, j]`` (support ``x[i, j..j+6]``); ``codes[1, i, j]`` that of the vertical
+        tuple of vertical residuals (support ``x[i..i+6, j]``). Both are cropped to the positions
+        where both exist.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if min(x.shape) < MIN_SIDE:
+        raise ValueError(f"dense co-occurrences need an image of at least {MIN_SIDE}x{MIN_SIDE}, got {x.shape}")
+    classes = symmetric_classes().astype(np.int16)
+    height, width = x.shape[0] - MIN_SIDE + 1, x.shape[1] - MIN_SIDE + 1
+    codes = np.empty((2, height, width), np.int16)
+    for index, axis in enumerate((1, 0)):
+        tuples = cooccurrence_codes(quantise(directional_residual(x, axis), step), axis, np.int16)
+        codes[index] = classes[tuples[:height, :width]]
+    return codes

@@ -27,7 +27,7 @@ from forensics_core.detectors.base import Result
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.postprocess import histogram, otsu_threshold
-from forensics_core.render import outline, overlay, to_uint8_rgb
+from forensics_core.render import outline, overlay, to_uint8_rgb, with_colour_bar
 from forensics_core.roi import Ellipse, Polygon, Roi, RoiRow, roi_table
 
 #: Longest side, in pixels, of the pictures embedded in a report.
@@ -254,8 +254,10 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
         scale = f"colours stretched over this map's values: {value_range[0]:.2f} = dark, {value_range[1]:.2f} = bright"
     else:
         value_range, scale = (0.0, 1.0), "0 = dark, 1 = bright"
-    parts.append(_figure(overlay(base, result.heatmap, opacity, colormap, value_range),
-                         f"Heatmap ({colormap} colour map, {scale}) over the original, opacity {opacity:.2f}"))
+    parts.append(_figure(with_colour_bar(overlay(base, result.heatmap, opacity, colormap, value_range),
+                                         colormap, value_range),
+                         f"Heatmap ({colormap} colour map, {scale}) over the original, opacity {opacity:.2f}; "
+                         "its colour bar below"))
     parts.append(_figure(draw_rois(outline(base, mask, thickness=_line_width(base.shape)), rois),
                          "Mask outline (red) at the threshold used, with the regions of interest"))
     parts.append(_figure(histogram_picture(result.heatmap, item.threshold),

@@ -155,11 +155,16 @@ def roi_table(rois: Sequence[Roi], heatmap: np.ndarray, threshold: float) -> lis
 
 
 CSV_COLUMNS = ("name", "kind", "area_px", "area_percent", "mean", "max", "fraction_above",
-               "threshold", "colour", "note")
+               "threshold", "colour", "note", "geometry", "evidence_sha256", "detector")
 
 
-def table_csv(rows: Sequence[RoiRow], threshold: float) -> str:
-    """The ROI table as CSV text (header line, then one line per ROI)."""
+def table_csv(rows: Sequence[RoiRow], threshold: float, evidence_sha256: str = "", detector: str = "") -> str:
+    """The ROI table as CSV text (header line, then one line per ROI).
+
+    Each line carries what is needed to check it later: the ROI's geometry in image pixels (the
+    JSON of :func:`geometry_to_dict`), the SHA-256 of the image it was drawn on and the detector
+    (with its parameters) whose heatmap the statistics describe.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -167,7 +172,8 @@ def table_csv(rows: Sequence[RoiRow], threshold: float) -> str:
         s = row.stats
         writer.writerow([row.roi.name, row.roi.geometry.kind, s.area_px, f"{s.area_percent:.4f}",
                          f"{s.mean:.6f}", f"{s.max:.6f}", f"{s.fraction_above:.6f}", f"{threshold:.6f}",
-                         row.roi.colour, row.roi.note])
+                         row.roi.colour, row.roi.note, json.dumps(geometry_to_dict(row.roi.geometry)),
+                         evidence_sha256, detector])
     return buffer.getvalue()
 
 

@@ -44,6 +44,9 @@ DETECTOR_MODULES: tuple[str, ...] = (
     "noise_baseline",
     "resampling",
     "srm_cnn",
+    "ela",
+    "jpeg_ghost",
+    "jpeg_grid",
 )
 
 #: The detector the workbench selects when nothing else is asked for.

@@ -1,0 +1,276 @@
+"""ZERO: the JPEG grid origin of every pixel, from the number of zeros of its 8x8 DCTs, validated a contrario.
+
+Method (T. Nikoukhah, J. Anger, M. Colom, J.-M. Morel, R. Grompone von Gioi, "ZERO: a local JPEG
+grid origin detector based on the number of DCT zeros and its applications in image forensics",
+Image Processing On Line 11, pp. 396-433, 2021):
+
+1. Luminance ``Y = round(0.299 R + 0.587 G + 0.114 B)`` (Section 3).
+2. The orthonormal 8x8 DCT of the block at *every* pixel position, and its number of zeros:
+   AC coefficients with ``|c| < 0.5`` (the DC term is not counted). JPEG quantisation leaves
+   many exact zeros on its own grid, and few on any other.
+3. Each pixel votes for the grid origin ``(x mod 8, y mod 8)`` of the block, among the 64 that
+   contain it, with the most zeros; ties, and blocks constant along a row or column, give no
+   vote. Pixels within 7 of the border do not vote.
+4. Main grid: the most voted origin, kept when it is meaningful, i.e. its number of false
+   alarms ``NFA = N_T B(n, k, 1/64)`` is below 1, with ``N_T = 64^2 X^2 Y^2`` tests, the
+   binomial tail ``B``, ``n = XY / 64`` and ``k`` = its votes / 64 (votes are correlated within
+   8x8 blocks; dividing by 64 counts roughly independent ones).
+5. Foreign grids: pixels voting for another origin are grouped by region growing (neighbours
+   within 12 pixels voting for the same origin); a region is a detection when
+   ``N_T B(n, k, 1/64) < 1`` with ``n`` its bounding box area / 64 and ``k`` its votes / 64.
+   Detections are closed morphologically with a 25 x 25 square.
+
+The all-offsets DCT is separable and computed with 8 vertical and 64 horizontal 8-tap filters
+over the whole image (no loop over pixels); the per-pixel vote, "the best of the 64 blocks
+containing the pixel, or none on a tie", is two sliding-window maxima of ``zeros * 64 + origin``
+and ``zeros * 64 + 63 - origin``: they agree on the winning origin exactly when it is unique.
+
+Reading the output: the heatmap is 0.5 to 1 inside detected regions (1 = most meaningful) and
+at most 0.45 elsewhere, where it shows the local share of votes for origins other than the
+main grid. The image score is ``s / (1 + s)`` with ``s = -log10(NFA)`` of the most meaningful
+detection, so 0 means no detection, 0.5 an NFA of 0.1 and 0.9 an NFA of 1e-9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import cv2
+import numpy as np
+import torch
+from scipy import ndimage, stats
+
+from forensics_core.detectors import register_detector
+from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
+from forensics_core.evidence import Evidence
+from forensics_core.features.jpeg import as_uint8_rgb, dct_matrix
+
+#: Neighbourhood of the region growing (pixels): votes of a meaningful region are on average
+#: no further apart than 8 pixels; 12 allows for variation (Section 4 of the paper).
+GROWING_DISTANCE = 12
+NO_VOTE = -1
+_P = 1.0 / 64.0
+_LN10 = np.log(10.0)
+
+
+def zero_luminance(pixels: np.ndarray) -> np.ndarray:
+    """ZERO's luminance: ``round(0.299 R + 0.587 G + 0.114 B)`` of the 8-bit RGB values, float32."""
+    rgb = as_uint8_rgb(pixels).astype(np.float32)
+    return np.rint(rgb @ np.array([0.299, 0.587, 0.114], np.float32))
+
+
+def dct_zero_counts(luminance: np.ndarray, reporter: ProgressReporter) -> np.ndarray:
+    """Number of AC coefficients with ``|c| < 0.5`` of the 8x8 DCT of the block at every top-left position.
+
+    Returns ``(H - 7, W - 7)`` uint8. Separable: ``c[u, v] = sum_ij D[u, i] D[v, j] Y[y + i, x + j]``
+    is a vertical 8-tap filter (row ``D[u]``) followed by a horizontal one (row ``D[v]``).
+    """
+    basis = dct_matrix().astype(np.float32)
+    height, width = luminance.shape
+    counts = np.zeros((height - 7, width - 7), np.uint16)
+    for u in range(8):
+        vertical = cv2.filter2D(luminance, cv2.CV_32F, basis[u].reshape(8, 1), anchor=(0, 0),
+                                borderType=cv2.BORDER_CONSTANT)[: height - 7]
+        for v in range(8):
+            reporter.update((u * 8 + v) / 64.0, "Counting DCT zeros at every grid offset")
+            if u == 0 and v == 0:
+                continue
+            coefficient = cv2.filter2D(vertical, cv2.CV_32F, basis[v].reshape(1, 8), anchor=(0, 0),
+                                       borderType=cv2.BORDER_CONSTANT)[:, : width - 7]
+            is_zero = cv2.inRange(coefficient, -0.5, 0.5)
+            is_zero[np.abs(coefficient) == 0.5] = 0  # strict |c| < 0.5, as in the paper
+            counts += is_zero // 255
+    return counts.astype(np.uint8)
+
+
+def constant_blocks(luminance: np.ndarray) -> np.ndarray:
+    """True for every top-left position whose 8x8 block is constant along its rows or along its columns."""
+    height, width = luminance.shape
+    row_steps = (np.diff(luminance, axis=1) != 0).astype(np.float32)   # H x (W-1)
+    column_steps = (np.diff(luminance, axis=0) != 0).astype(np.float32)  # (H-1) x W
+    along_x = cv2.boxFilter(row_steps, -1, (7, 8), anchor=(0, 0), normalize=False,
+                            borderType=cv2.BORDER_CONSTANT)[: height - 7, : width - 7] < 0.5
+    along_y = cv2.boxFilter(column_steps, -1, (8, 7), anchor=(0, 0), normalize=False,
+                            borderType=cv2.BORDER_CONSTANT)[: height - 7, : width - 7] < 0.5
+    return along_x | along_y
+
+
+def grid_votes(zeros: np.ndarray, constant: np.ndarray) -> np.ndarray:
+    """Each pixel's vote (origin ``x mod 8 + 8 (y mod 8)``, or -1) from the zero counts of every block position.
+
+    ``zeros`` and ``constant`` are indexed by block top-left position, ``(H - 7, W - 7)``.
+    """
+    height, width = zeros.shape[0] + 7, zeros.shape[1] + 7
+    rows, cols = np.indices(zeros.shape, dtype=np.int32)
+    origin = (cols % 8 + 8 * (rows % 8)).astype(np.uint16)
+    kernel = np.ones((8, 8), np.uint8)
+    best = []
+    for key in (zeros.astype(np.uint16) * 64 + origin, zeros.astype(np.uint16) * 64 + 63 - origin):
+        padded = np.zeros((height, width), np.uint16)
+        padded[: height - 7, : width - 7] = key
+        best.append(cv2.dilate(padded, kernel, anchor=(7, 7), borderType=cv2.BORDER_CONSTANT, borderValue=0))
+    high, low = best
+    winner = (high % 64).astype(np.int32)
+    votes = np.where((winner == 63 - (low % 64)) & (high // 64 > 0), winner, NO_VOTE).astype(np.int32)
+    # The winning block's top-left position; its vote is void when it is constant along an axis.
+    y, x = np.indices((height, width), dtype=np.int32)
+    top = y - (y - winner // 8) % 8
+    left = x - (x - winner % 8) % 8
+    inside = (top >= 0) & (left >= 0) & (top < height - 7) & (left < width - 7)
+    void = np.zeros_like(inside)
+    void[inside] = constant[top[inside], left[inside]]
+    votes[void] = NO_VOTE
+    votes[:7, :] = votes[-7:, :] = NO_VOTE
+    votes[:, :7] = votes[:, -7:] = NO_VOTE
+    return votes
+
+
+def log10_nfa(n: int, k: int, log_tests: float) -> float:
+    """``log10(N_T B(n, k, 1/64))``, the binomial upper tail ``P[X >= k]``, ``X ~ Bin(n, 1/64)``."""
+    if n <= 0 or k <= 0:
+        return log_tests
+    k = min(k, n)
+    tail = float(stats.binom.logsf(k - 1, n, _P))
+    if not np.isfinite(tail):  # far in the tail: the first term dominates
+        tail = float(stats.binom.logpmf(k, n, _P))
+    return log_tests + tail / _LN10
+
+
+def log_number_of_tests(height: int, width: int) -> float:
+    """``log10(64^2 X^2 Y^2)``: every origin, every region bounding box."""
+    return 2.0 * np.log10(64.0) + 2.0 * np.log10(width) + 2.0 * np.log10(height)
+
+
+@dataclass(frozen=True)
+class GridRegion:
+    """A meaningful region voting for an origin other than the main grid."""
+
+    origin: int
+    top: int
+    left: int
+    bottom: int
+    right: int
+    log10_nfa: float
+    pixels: np.ndarray  # (2, count) row and column indices of its votes
+
+
+def main_grid(votes: np.ndarray, log_threshold: float) -> tuple[int, list[float]]:
+    """The meaningful most-voted origin (or -1) and every origin's log10 NFA."""
+    height, width = votes.shape
+    counts = np.bincount(votes[votes >= 0].ravel(), minlength=64)
+    log_tests = log_number_of_tests(height, width)
+    lnfa = [log10_nfa(height * width // 64, int(c) // 64, log_tests) for c in counts]
+    best = int(np.argmax(counts))
+    return (best if counts[best] > 0 and lnfa[best] < log_threshold else NO_VOTE), lnfa
+
+
+def foreign_grid_regions(votes: np.ndarray, main: int, log_threshold: float,
+                         reporter: ProgressReporter) -> list[GridRegion]:
+    """Region growing of votes for origins other than ``main`` and their a-contrario validation."""
+    height, width = votes.shape
+    log_tests = log_number_of_tests(height, width)
+    min_size = int(np.ceil(64.0 * log_tests / np.log10(64.0)))
+    counts = np.bincount(votes[votes >= 0].ravel(), minlength=64)
+    # Two votes within GROWING_DISTANCE (Chebyshev) are linked: squares of side 12 around them
+    # overlap or touch, i.e. are 8-connected after dilation.
+    kernel = np.ones((GROWING_DISTANCE, GROWING_DISTANCE), np.uint8)
+    regions = []
+    candidates = [g for g in range(64) if g != main and counts[g] >= min_size]
+    for index, origin in enumerate(candidates):
+        reporter.update(index / max(len(candidates), 1), "Growing regions of foreign grids")
+        mask = (votes == origin).astype(np.uint8)
+        count, labels = cv2.connectedComponents(cv2.dilate(mask, kernel), connectivity=8, ltype=cv2.CV_32S)
+        labels *= mask
+        sizes = np.bincount(labels.ravel(), minlength=count)
+        for label, box in enumerate(ndimage.find_objects(labels), start=1):
+            if box is None or sizes[label] < min_size:
+                continue
+            n = (box[0].stop - box[0].start) * (box[1].stop - box[1].start) // 64
+            lnfa = log10_nfa(n, int(sizes[label]) // 64, log_tests)
+            if lnfa < log_threshold:
+                rows, cols = np.nonzero(labels[box] == label)
+                pixels = np.stack([rows + box[0].start, cols + box[1].start])
+                regions.append(GridRegion(origin, box[0].start, box[1].start, box[0].stop - 1, box[1].stop - 1,
+                                          lnfa, pixels))
+    return regions
+
+
+def closed_mask(regions: list[GridRegion], shape: tuple[int, int]) -> np.ndarray:
+    """The detected votes closed morphologically with a square of side ``2 W + 1`` (W = 12)."""
+    mask = np.zeros(shape, np.uint8)
+    for region in regions:
+        mask[region.pixels[0], region.pixels[1]] = 1
+    side = 2 * GROWING_DISTANCE + 1
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((side, side), np.uint8)).astype(bool)
+
+
+def meaningfulness(log10_nfa_value: float) -> float:
+    """``s / (1 + s)`` with ``s = max(0, -log10 NFA)``: 0 for no detection, 0.5 at NFA = 0.1."""
+    s = max(0.0, -log10_nfa_value)
+    return s / (1.0 + s)
+
+
+@register_detector
+class JpegGrid(Detector):
+    """ZERO (Nikoukhah et al., IPOL 2021): local JPEG grid origins and a-contrario forgery detection."""
+
+    id = "jpeg-grid"
+    display_name = "JPEG grid origin (ZERO)"
+    reference = ("T. Nikoukhah, J. Anger, M. Colom, J.-M. Morel, R. Grompone von Gioi, \"ZERO: a local JPEG "
+                 "grid origin detector based on the number of DCT zeros and its applications in image "
+                 "forensics\", Image Processing On Line 11, 2021")
+    version = "1.0"
+    description = (
+        "What it shows: regions whose 8x8 JPEG grid differs from the picture's main grid, validated by a "
+        "number of false alarms (NFA). Works on decoded pixels, so a PNG that was once a JPEG is analysed. "
+        "Heatmap: 0.5-1 inside detections, below 0.45 elsewhere (share of votes for other grids). Score: "
+        "s/(1+s) with s = -log10(NFA) of the best detection: 0 = nothing found, 0.5 = NFA 0.1, 0.9 = NFA 1e-9.")
+    limitations = (
+        "A region pasted on the same 8x8 grid as the picture (aligned), or recompressed at a lower quality "
+        "afterwards, keeps the main grid and is not detected.",
+        "Never-compressed pictures, or ones saved at quality close to 100, have no grid to compare with.",
+        "Flat, saturated or very dark areas give no votes; resampling or heavy filtering erases grids.",
+        "A main grid other than (0, 0) means the picture was cropped after compression, not necessarily forged.",
+    )
+    needs_weights = False
+    parameters = (
+        Parameter("log_nfa_threshold", float, 0.0, "log10 NFA threshold",
+                  "A grid (main or foreign) is kept when log10(NFA) is below this; 0 = NFA < 1 (the paper).",
+                  -20.0, 5.0),
+    )
+
+    def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
+                device: torch.device) -> Analysis:
+        """Votes, main grid, foreign-grid regions, their NFA and the heatmap described above."""
+        threshold = params["log_nfa_threshold"]
+        height, width = evidence.height, evidence.width
+        if height < 16 or width < 16:
+            return Analysis(heatmap=np.zeros((height, width), np.float32), score=0.0, threshold=0.5,
+                            extra={"note": "The picture is too small for 8x8 grid votes."})
+        luminance = zero_luminance(evidence.pixels)
+        zeros = dct_zero_counts(luminance, reporter.scaled(0.0, 0.6))
+        reporter.update(0.62, "Voting for grid origins", force=True)
+        votes = grid_votes(zeros, constant_blocks(luminance))
+        main, lnfa_grids = main_grid(votes, threshold)
+        regions = foreign_grid_regions(votes, main, threshold, reporter.scaled(0.7, 0.95))
+        best = min((r.log10_nfa for r in regions), default=float("inf"))
+        score = meaningfulness(best) if regions else 0.0
+        valid = (votes >= 0).astype(np.float32)
+        foreign = ((votes >= 0) & (votes != main)).astype(np.float32) if main >= 0 else np.zeros_like(valid)
+        box = (33, 33)
+        share = cv2.blur(foreign, box) / np.maximum(cv2.blur(valid, box), 1e-6)
+        heatmap = 0.45 * share
+        detected = closed_mask(regions, (height, width))
+        heatmap[detected] = 0.5 + 0.5 * score
+        vote_map = np.where(votes >= 0, votes / 63.0, 0.0).astype(np.float32)
+        return Analysis(
+            heatmap=heatmap.astype(np.float32), score=score, threshold=0.5, mask=detected,
+            extra_maps={"grid votes (origin / 63)": vote_map},
+            extra={"main_grid": None if main < 0 else {"x": main % 8, "y": main // 8,
+                                                        "log10_nfa": lnfa_grids[main]},
+                   "significant_grids": [{"x": g % 8, "y": g // 8, "log10_nfa": v}
+                                         for g, v in enumerate(lnfa_grids) if v < threshold and g != main],
+                   "regions": [{"grid_x": r.origin % 8, "grid_y": r.origin // 8, "top": r.top, "left": r.left,
+                                "bottom": r.bottom, "right": r.right, "log10_nfa": r.log10_nfa} for r in regions],
+                   "best_log10_nfa": None if not regions else best})

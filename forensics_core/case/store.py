@@ -85,13 +85,15 @@ def _run_to_json(run: Run) -> dict[str, Any]:
 
 def case_document(case: Case) -> dict[str, Any]:
     """The JSON document of ``case`` (runs must have been stored first, see :func:`save_case`)."""
+    current = case.current_evidence if 0 <= case.current_evidence < len(case.evidence) else -1
+    run = min(case.current_run, len(case.evidence[current].runs) - 1) if current >= 0 else -1
     return {
         "format": FORMAT_NAME, "version": FORMAT_VERSION, "created": case.created,
         "case": asdict(case.info),
         "evidence": [{"id": e.id, "path": str(e.path), "sha256": e.sha256, "copied": e.copied, "notes": e.notes,
                       "runs": [_run_to_json(r) for r in e.runs], "rois": [_roi_to_json(r) for r in e.rois],
                       "bookmarks": [_bookmark_to_json(b) for b in e.bookmarks]} for e in case.evidence],
-        "current": {"evidence": case.current_evidence, "run": case.current_run},
+        "current": {"evidence": current, "run": max(run, -1)},
         "view": asdict(case.view),
         "audit": {"entries": len(case.audit.entries), "head": case.audit.head},
     }

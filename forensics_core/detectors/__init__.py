@@ -46,6 +46,7 @@ DETECTOR_MODULES: tuple[str, ...] = (
     "srm_cnn",
     "ela",
     "jpeg_ghost",
+    "double_jpeg",
     "jpeg_grid",
 )
 

@@ -166,3 +166,18 @@ def expand_blocks(small: np.ndarray, block: int, shape: tuple[int, int], fill: f
     rows, cols = min(shape[0], big.shape[0]), min(shape[1], big.shape[1])
     out[:rows, :cols] = big[:rows, :cols]
     return out
+
+
+def block_dct(grey: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Orthonormal 8x8 DCT of the blocks of ``grey`` (HxW) on the grid whose origin is ``offset`` (row, column).
+
+    Returns ``(blocks_down, blocks_across, 8, 8)`` float32; partial blocks at the far edges are
+    dropped. With ``offset = (0, 0)`` and ``grey = Y - 128`` these are the JPEG coefficients
+    before quantisation (T.81 A.3.3).
+    """
+    top, left = offset
+    rows, cols = (grey.shape[0] - top) // 8, (grey.shape[1] - left) // 8
+    blocks = grey[top: top + 8 * rows, left: left + 8 * cols].astype(np.float32)
+    blocks = blocks.reshape(rows, 8, cols, 8).transpose(0, 2, 1, 3)
+    basis = dct_matrix().astype(np.float32)
+    return np.matmul(np.matmul(basis, blocks), basis.T)

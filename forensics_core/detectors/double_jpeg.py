@@ -10,17 +10,15 @@ and Bayes' rule over the frequencies (naive independence, the paper's product ru
 block posterior probability map (BPPM) of "tampered".
 
 The coefficients and the last quantisation table ``q2`` are read from the file itself. Instead
-of the paper's histogram-period estimate we use the likelihood ratio of T. Bianchi, A. De Rosa
-and A. Piva, "Improved DCT coefficient analysis for forgery localization in JPEG images",
-ICASSP 2011, which removes the period's ambiguity: if the unquantised coefficient density is
-smooth across one bin, a coefficient in bin ``k`` is ``(q1 / q2) n(k)`` times more likely after
-two quantisations than after one, where ``n(k)`` is the number of first-quantisation lattice
-points ``m q1`` that round into bin ``k`` (counted softly with a Gaussian rounding error of
-standard deviation 0.5, Bianchi & Piva's model of the decompression rounding). The first step
-``q1`` of each frequency is the one that maximises the histogram's log-likelihood ratio; a
-frequency whose best ratio is not larger than ``min_evidence`` nats per thousand coefficients
-is left out (no double quantisation visible there). Zero coefficients are not used: both
-hypotheses put most of their mass there and the smooth-density assumption fails at 0.
+of the paper's histogram-period estimate, the two likelihoods of a bin ``k`` are those of T.
+Bianchi, A. De Rosa and A. Piva, "Improved DCT coefficient analysis for forgery localization in
+JPEG images", ICASSP 2011: the distribution of the coefficients before any compression is
+estimated by calibration (the DCT of the decoded luminance on a grid half a block away, where
+no quantisation acts); quantising that sample by ``q2`` gives ``P(k | single)``, quantising it
+by ``q1``, adding a Gaussian rounding error of deviation 0.5 and quantising by ``q2`` gives
+``P(k | double)``. The first step ``q1`` of each frequency is the one that maximises the
+histogram's log-likelihood ratio; a frequency whose best ratio is below ``min_evidence`` nats
+per thousand blocks is left out (no double quantisation visible there).
 
 The photoholmes configuration of Lin et al.'s method uses the first 10 frequencies in zig-zag
 order, DC included; this is the default here too.

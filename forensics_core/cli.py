@@ -88,18 +88,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """Run one detector on one image and write heatmap.npy, mask.png, overlay.png, result.json."""
     from forensics_core.detectors import get_detector
     from forensics_core.evidence import load_evidence
-    from forensics_core.outputs import default_output_dir, write_result
+    from forensics_core.memory import parse_memory_size
+    from forensics_core.outputs import default_output_dir, prepare_output_dir, write_result
 
+    max_memory = parse_memory_size(args.max_memory) if args.max_memory else None
     evidence = load_evidence(args.image, max_pixels=args.max_pixels)
     for note in evidence.notes:
         print(f"note: {note}", file=sys.stderr)
     detector = get_detector(args.detector)
+    out_dir = prepare_output_dir(Path(args.out) if args.out else default_output_dir(evidence, detector.id), evidence)
     progress, close = _terminal_progress(not args.quiet and sys.stderr.isatty())
     try:
-        result = detector.run(evidence, _parse_params(args.param), progress=progress, device=args.device)
+        result = detector.run(evidence, _parse_params(args.param), progress=progress, device=args.device,
+                              max_memory=max_memory)
     finally:
         close()
-    out_dir = Path(args.out) if args.out else default_output_dir(evidence, detector.id)
     paths = write_result(out_dir, evidence, result)
     print(f"{evidence.path.name}  sha256 {evidence.sha256}")
     print(f"{detector.id}: score {result.score:.4f}, threshold {result.threshold:.4f}, "
@@ -239,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+    p.add_argument("--max-memory", metavar="SIZE",
+                   help="memory budget of the run, e.g. 16G (default: 60%% of this computer's memory)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_analyze)
 
@@ -287,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", nargs="?")
     p.add_argument("--detector", default=None)
     p.set_defaults(func=cmd_gui)
+
+    from forensics_core.case_commands import register_case_commands
+
+    register_case_commands(sub)
     return parser
 
 

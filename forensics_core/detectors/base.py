@@ -8,6 +8,7 @@ default threshold and fills in provenance, so that detectors only compute their 
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from abc import ABC, abstractmethod
@@ -60,10 +61,14 @@ class Parameter:
                 converted = int(value)
             else:
                 converted = self.kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ParameterError(
                 f"Parameter '{self.name}' expects {self.kind.__name__}, got {value!r}."
             ) from None
+        if self.kind is float and not math.isfinite(converted):
+            raise ParameterError(
+                f"Parameter '{self.name}' must be a finite number; got {value!r}."
+            )
         if self.choices and converted not in self.choices:
             raise ParameterError(
                 f"Parameter '{self.name}' must be one of {', '.join(self.choices)}; got {converted!r}."
@@ -227,6 +232,11 @@ class Detector(ABC):
     is_baseline: bool = False
     #: Manifest keys of the shipped weights, for the training summary shown to people.
     weights_keys: tuple[str, ...] = ()
+    #: Peak working set of a run per pixel of the picture, in bytes (see :mod:`forensics_core.memory`).
+    #: The default is deliberately generous; detectors that measured their own set it lower.
+    working_bytes_per_pixel: float = 64.0
+    #: Working set of a run that does not grow with the picture (networks, buffers), in bytes.
+    working_bytes_fixed: int = 256 << 20
 
     # ---- declared state -------------------------------------------------------------------
     def is_trained(self) -> bool:
@@ -287,6 +297,13 @@ class Detector(ABC):
     ) -> Analysis:
         """Compute the heatmap of ``evidence``. Call ``reporter.update`` at least every second."""
 
+    def estimate_peak_bytes(self, evidence: "Evidence", params: Mapping[str, Any]) -> int:
+        """Estimated peak memory of a run on ``evidence``: per-pixel working set plus a fixed part.
+
+        Detectors whose working set depends on their parameters override this.
+        """
+        return int(self.working_bytes_per_pixel * evidence.width * evidence.height + self.working_bytes_fixed)
+
     def run(
         self,
         evidence: "Evidence",
@@ -294,16 +311,22 @@ class Detector(ABC):
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
         device: str = "auto",
+        max_memory: int | None = None,
     ) -> Result:
         """Run the detector on ``evidence`` and return a full :class:`Result`.
 
         ``progress(fraction, message)`` is called at least once a second; ``cancel()`` is checked
-        as often and, when it returns True, the run stops with :class:`Cancelled`.
+        as often and, when it returns True, the run stops with :class:`Cancelled`. A run whose
+        :meth:`estimate_peak_bytes` exceeds ``max_memory`` bytes (default: a share of this
+        computer's memory) is refused before it starts (:class:`~forensics_core.memory.MemoryBudgetError`).
         """
         from forensics_core.device import resolve_device
+        from forensics_core.memory import check_budget
         from forensics_core.postprocess import otsu_threshold
 
         values = self.validate_params(params)
+        check_budget(f"{self.display_name} on this {evidence.width} x {evidence.height} picture",
+                     self.estimate_peak_bytes(evidence, values), max_memory)
         torch_device = resolve_device(device)
         reporter = ProgressReporter(progress, cancel)
         reporter.update(0.0, f"Starting {self.display_name} on {torch_device.type}", force=True)
@@ -316,6 +339,8 @@ class Detector(ABC):
                 f"{self.id} produced a {heatmap.shape} heatmap for a "
                 f"{evidence.height}x{evidence.width} image"
             )
+        if not math.isfinite(float(analysis.score)):
+            raise RuntimeError(f"{self.id} produced a non-finite score ({analysis.score})")
         threshold = analysis.threshold if analysis.threshold is not None else otsu_threshold(heatmap)
         mask = analysis.mask if analysis.mask is not None else heatmap >= threshold
         reporter.update(1.0, "Done", force=True)

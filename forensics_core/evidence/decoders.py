@@ -7,6 +7,7 @@ and turns every decoder failure into an :class:`EvidenceError` that says what to
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,15 @@ from PIL import Image
 from forensics_core.errors import EvidenceError
 
 from .colour import array_to_rgb, pil_to_rgb
+from .completeness import (
+    check_bmp,
+    check_jpeg,
+    check_png,
+    check_tiff_strips,
+    load_with_sentinel,
+    missing_rows_error,
+    unwritten_rows,
+)
 from .formats import is_tiff_magic
 from .jpeg import jpeg_info_from_image
 from .metadata import (
@@ -49,6 +59,8 @@ _PIL_PLUGINS: dict[str, list[str]] = {
 _LABELS = {"WEBP": "WebP", "RAW": "camera RAW"}
 _ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")
 _GREY_MODES_16 = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+#: Longest side over shortest side beyond which a declared picture is refused as absurd.
+MAX_ASPECT_RATIO = 1000
 # LibRaw's ``flip`` value -> EXIF orientation.
 _LIBRAW_FLIP_TO_EXIF = {0: 1, 3: 3, 5: 8, 6: 6}
 
@@ -84,10 +96,18 @@ def label(fmt: str) -> str:
 
 
 def check_size(name: str, width: int, height: int, max_pixels: int) -> None:
-    """Refuse pictures whose header declares more than ``max_pixels`` pixels (or none)."""
+    """Refuse pictures whose header declares more than ``max_pixels`` pixels, none, or an absurd
+    shape (longer side more than ``MAX_ASPECT_RATIO`` times the shorter)."""
     if width <= 0 or height <= 0:
         raise EvidenceError(
             f"{name} declares an empty picture ({width} x {height} pixels); the file is corrupt."
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise EvidenceError(
+            f"{name} declares {width} x {height} pixels, an aspect ratio of "
+            f"{max(width, height) // min(width, height):,}:1. No photograph has that shape (more "
+            f"than {MAX_ASPECT_RATIO:,}:1): the size fields are damaged or were altered, and the "
+            "detectors cannot analyse a strip of pixels. Obtain the original file."
         )
     if width * height > max_pixels:
         raise EvidenceError(
@@ -99,8 +119,34 @@ def check_size(name: str, width: int, height: int, max_pixels: int) -> None:
         )
 
 
+_MISSING_PACKAGE = re.compile(r"(?P<what>.*?)\s*requires the '(?P<package>[\w.-]+)' package")
+
+
+def missing_codec(exc: BaseException) -> tuple[str, str] | None:
+    """(what needs it, package) when a decoder failed only for want of an optional package."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return "this file's coding", exc.name.split(".")[0]
+    match = _MISSING_PACKAGE.search(str(exc))
+    if match:
+        return match.group("what").strip(" <>:") or "this file's coding", match.group("package")
+    return None
+
+
 def corrupt_error(name: str, fmt: str, exc: BaseException) -> EvidenceError:
-    """The error for a file whose bytes cannot be decoded as the format they claim."""
+    """The error for a file whose bytes cannot be decoded as the format they claim.
+
+    A failure for want of an optional decoder package is not damage: that message names the
+    package instead.
+    """
+    codec = missing_codec(exc)
+    if codec is not None:
+        what, package = codec
+        install = "imagecodecs" if fmt == "TIFF" else package  # imagecodecs holds every TIFF codec
+        return EvidenceError(
+            f"{name} is a {label(fmt)} file whose coding ({what}) needs an optional decoder that is "
+            f"not installed ('{package}'); nothing suggests the file is damaged. Install it "
+            f"(pip install {install}) and load the file again."
+        )
     reason = str(exc).strip() or type(exc).__name__
     return EvidenceError(
         f"{name} starts like a {label(fmt)} file but could not be decoded ({reason}). It is "
@@ -249,9 +295,19 @@ def _decode_open_image(
     width, height = img.size
     check_size(name, width, height, max_pixels)
     notes = _page_notes(img, fmt, name)
+    notes.extend({"PNG": check_png, "JPEG": check_jpeg}.get(fmt, lambda _data, _name: [])(data, name))
+    if fmt == "BMP":
+        notes.extend(check_bmp(data, img))
+    elif fmt == "TIFF":
+        notes.extend(check_tiff_strips(img))
     original_mode = img.mode
     try:
-        img.load()
+        if fmt == "JPEG":  # libjpeg writes every row (grey where data is missing): check_jpeg
+            img.load()
+        elif load_with_sentinel(img):
+            missing = unwritten_rows(lambda: Image.open(io.BytesIO(data), formats=_PIL_PLUGINS[fmt]), img)
+            if missing:
+                raise missing_rows_error(name, width, height, missing)
     except MemoryError as exc:
         raise memory_error(name, width, height) from exc
     except EvidenceError:

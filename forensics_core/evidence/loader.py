@@ -31,6 +31,10 @@ from .model import Evidence
 
 DEFAULT_MAX_PIXELS = 200_000_000
 _HEADER_BYTES = 1 << 16
+#: Decoded size over file size above which the loader notes an unusual compression ratio.
+UNUSUAL_COMPRESSION_RATIO = 250
+#: Longest side over shortest side above which the loader notes an unusual shape.
+UNUSUAL_ASPECT_RATIO = 20
 
 
 def _resolve(path: str | os.PathLike[str]) -> tuple[Path, str]:
@@ -107,6 +111,24 @@ def _mismatch_note(suffix: str, fmt: str) -> str | None:
         f"file name ends in '{suffix}' but the content is {label(fmt)}; loaded as {label(fmt)} "
         "(the format is taken from the bytes, not the name)"
     )
+
+
+def _shape_notes(width: int, height: int, channels_bytes: int, file_size: int) -> list[str]:
+    """Notes on a picture whose shape or compression ratio is far from a photograph's."""
+    notes = []
+    ratio = width * height * channels_bytes / max(file_size, 1)
+    if ratio > UNUSUAL_COMPRESSION_RATIO:
+        notes.append(
+            f"the file is {ratio:,.0f} times smaller than its decoded pixels (a photograph's "
+            "ratio is rarely above 50:1): the picture is largely uniform, synthetic, or the file "
+            "was made to expand (a decompression bomb)"
+        )
+    if max(width, height) > UNUSUAL_ASPECT_RATIO * min(width, height):
+        notes.append(
+            f"unusual shape for a photograph: {width} x {height} pixels (aspect ratio "
+            f"{max(width, height) / min(width, height):.0f}:1)"
+        )
+    return notes
 
 
 def _decode(data: bytes, fmt: str, name: str, max_pixels: int) -> Decoded:
@@ -189,6 +211,8 @@ def load_evidence(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PI
         notes.append(mismatch)
     notes.extend(decoded.notes)
     notes.extend(decoded.metadata.notes)
+    height, width = decoded.pixels.shape[:2]
+    notes.extend(_shape_notes(width, height, 3 * decoded.pixels.dtype.itemsize, len(data)))
     return Evidence(
         path=resolved,
         sha256=sha256,

@@ -1,0 +1,339 @@
+"""Is the whole picture in the file? Refuse pictures whose image data ends before the header says.
+
+Decoders fill what a file does not hold: libjpeg paints missing blocks mid-grey, Pillow leaves
+rows it never received black. A header that declares more rows than the data holds (a cut file,
+or size fields altered by hand) would then load as a padded picture. These checks measure how
+much of the declared picture the data really holds and refuse the file, saying how many rows are
+missing; they also refuse, before any pixel is decoded, files far too small to hold the picture
+they declare (decompression bombs: a few kilobytes declaring 14000 x 14000 pixels).
+
+* PNG: the IDAT stream is inflated (streaming, nothing kept) and its length compared with what
+  the IHDR's size, bit depth, colour type and interlacing require (PNG specification, sections
+  7 and 8).
+* JPEG: a Huffman-coded scan spends at least one bit on every 8x8 block (ITU-T T.81, F.1.2.1,
+  the DC difference code), which bounds the file size from below; libjpeg-turbo (simplejpeg) then
+  decodes the file at 1/8 scale in strict mode, so that "premature end of data segment" and
+  other recoverable errors, which other decoders swallow, are seen.
+* Other formats decoded by Pillow: the image memory is pre-filled with a sentinel before
+  decoding, and where the sentinel survives the file is decoded a second time over another
+  sentinel; pixels that differ between the two were never written by the decoder.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+from forensics_core.errors import EvidenceError
+
+# PNG colour type -> samples per pixel.
+_PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Adam7 passes: (x start, y start, x step, y step).
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+# JPEG start-of-frame markers of Huffman-coded processes (baseline, extended, progressive).
+_HUFFMAN_DCT_SOF = (0xC0, 0xC1, 0xC2)
+_ALL_SOF = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
+_INFLATE_STEP = 1 << 20
+_SENTINELS = (0x5A, 0xA5)
+
+
+def missing_rows_error(name: str, width: int, height: int, missing: int, how: str = "") -> EvidenceError:
+    """The refusal of a picture whose data ends ``missing`` rows early."""
+    missing = max(1, min(int(missing), height))
+    return EvidenceError(
+        f"{name}: {missing} of its {height} rows are missing from the file{how}. Its header "
+        f"declares {width} x {height} pixels but the image data ends early: the file is "
+        "truncated or corrupt, or its size fields were altered. Decoders would fill the missing "
+        "rows with grey or black, so this tool does not analyse it; obtain a complete copy of the "
+        "original file."
+    )
+
+
+def _too_small_error(name: str, width: int, height: int, size: int, needed: int) -> EvidenceError:
+    return EvidenceError(
+        f"{name} declares {width} x {height} pixels, which need at least {needed:,} bytes of "
+        f"compressed data, but the file holds only {size:,} bytes. Most of the picture is not in "
+        "the file: it is truncated, its size fields were altered, or it is a decompression bomb. "
+        "This tool does not analyse it; obtain a complete copy of the original file."
+    )
+
+
+# ---- PNG ------------------------------------------------------------------------------------
+def _png_row_bytes(width: int, bits_per_pixel: int) -> int:
+    return (width * bits_per_pixel + 7) // 8
+
+
+def _png_expected(width: int, height: int, bits_per_pixel: int, interlaced: bool) -> int:
+    """Bytes of filtered scanlines (one filter byte per row) the IDAT stream must inflate to."""
+    if not interlaced:
+        return height * (1 + _png_row_bytes(width, bits_per_pixel))
+    total = 0
+    for x0, y0, dx, dy in _ADAM7:
+        pass_width = (width - x0 + dx - 1) // dx if width > x0 else 0
+        pass_height = (height - y0 + dy - 1) // dy if height > y0 else 0
+        if pass_width and pass_height:
+            total += pass_height * (1 + _png_row_bytes(pass_width, bits_per_pixel))
+    return total
+
+
+def _png_idat(data: bytes) -> tuple[bytes, list[bytes]] | None:
+    """The IHDR payload and the IDAT payloads, or None when the chunk layout is not readable."""
+    position, ihdr, idat = 8, None, []
+    while position + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        payload = data[position + 8 : position + 8 + length]
+        if kind == b"IHDR":
+            ihdr = payload
+        elif kind == b"IDAT":
+            idat.append(payload)
+        elif kind == b"IEND":
+            break
+        position += 12 + length
+    if ihdr is None or len(ihdr) < 13:
+        return None
+    return ihdr, idat
+
+
+def _inflated_length(parts: list[bytes], limit: int) -> int:
+    """How many bytes the zlib stream in ``parts`` inflates to (counting stops past ``limit``)."""
+    inflater = zlib.decompressobj()
+    produced = 0
+    try:
+        for part in parts:
+            pending = part
+            while pending and produced <= limit:
+                produced += len(inflater.decompress(pending, _INFLATE_STEP))
+                pending = inflater.unconsumed_tail
+            if inflater.eof or produced > limit:
+                break
+        while not inflater.eof and produced <= limit:  # flush what the last call held back
+            chunk = inflater.decompress(b"", _INFLATE_STEP)
+            if not chunk:
+                break
+            produced += len(chunk)
+    except zlib.error:
+        pass  # a corrupt stream: the decoder reports it; only the length matters here
+    return produced
+
+
+def check_png(data: bytes, name: str) -> list[str]:
+    """Refuse a PNG whose IDAT stream holds fewer scanlines than its IHDR declares.
+
+    Returns notes (more data than the header needs); chunk-level damage is left to the decoder.
+    """
+    parsed = _png_idat(data)
+    if parsed is None:
+        return []
+    ihdr, idat = parsed
+    width, height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", ihdr[:13])
+    if colour not in _PNG_SAMPLES or depth not in (1, 2, 4, 8, 16) or width == 0 or height == 0:
+        return []
+    bits_per_pixel = depth * _PNG_SAMPLES[colour]
+    expected = _png_expected(width, height, bits_per_pixel, interlace == 1)
+    produced = _inflated_length(idat, expected)
+    if produced < expected:
+        missing_bytes = expected - produced
+        if interlace == 1:
+            rows = -(-missing_bytes * height // expected)
+            raise missing_rows_error(name, width, height, rows, " (interlaced: the equivalent of that many)")
+        raise missing_rows_error(name, width, height, -(-missing_bytes // (1 + _png_row_bytes(width, bits_per_pixel))))
+    if produced > expected:
+        return [
+            f"the PNG holds more image data than its header's {width} x {height} pixels need; "
+            "the extra data was ignored (the size fields may have been altered)"
+        ]
+    return []
+
+
+# ---- JPEG -----------------------------------------------------------------------------------
+def _jpeg_frame(data: bytes) -> tuple[int, int, int, list[tuple[int, int]]] | None:
+    """(SOF marker, width, height, [(h, v) sampling per component]) of the first frame."""
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            position += 2
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if marker in _ALL_SOF:
+            segment = data[position + 4 : position + 2 + length]
+            if len(segment) < 6:
+                return None
+            height, width, count = struct.unpack(">HHB", segment[1:6])
+            sampling = []
+            for index in range(count):
+                offset = 6 + 3 * index
+                if offset + 2 > len(segment):
+                    return None
+                factors = segment[offset + 1]
+                sampling.append((max(factors >> 4, 1), max(factors & 0x0F, 1)))
+            return marker, width, height, sampling
+        if marker in (0xDA, 0xD9):
+            return None
+        position += 2 + length
+    return None
+
+
+def _jpeg_min_bytes(width: int, height: int, sampling: list[tuple[int, int]]) -> int:
+    """Fewest bytes a Huffman-coded scan of this frame can take: one bit per 8x8 block."""
+    h_max = max(h for h, _ in sampling)
+    v_max = max(v for _, v in sampling)
+    blocks = 0
+    for h, v in sampling:
+        columns = -(-(-(-width * h // h_max)) // 8)
+        rows = -(-(-(-height * v // v_max)) // 8)
+        blocks += columns * rows
+    return blocks // 8
+
+
+def _grey_tail_rows(small: np.ndarray, scale: float) -> int:
+    """Rows (at full scale) at the bottom of a 1/8-scale decode that are exactly mid-grey (128).
+
+    libjpeg decodes the blocks it has no data for as all-zero coefficients, i.e. flat 128.
+    """
+    flat = small.reshape(small.shape[0], -1)
+    grey = np.all(flat == 128, axis=1)
+    trailing = int(np.argmin(grey[::-1])) if not grey.all() else grey.size
+    return int(round(trailing * scale))
+
+
+def check_jpeg(data: bytes, name: str) -> list[str]:
+    """Refuse a JPEG too small for its declared size or whose scan data ends early.
+
+    Returns notes for other recoverable decoder errors (damaged data, extra bytes).
+    """
+    frame = _jpeg_frame(data)
+    if frame is None:
+        return []
+    marker, width, height, sampling = frame
+    if width == 0 or height == 0 or not sampling:
+        return []
+    if marker in _HUFFMAN_DCT_SOF:
+        needed = _jpeg_min_bytes(width, height, sampling)
+        if len(data) < needed:
+            raise _too_small_error(name, width, height, len(data), needed)
+    try:
+        import simplejpeg
+    except ImportError:  # pragma: no cover - simplejpeg is a declared dependency
+        return ["the strict JPEG check was skipped (simplejpeg is not installed)"]
+    colourspace = {1: "GRAY", 3: "RGB", 4: "CMYK"}.get(len(sampling))
+    if colourspace is None:
+        return []
+    try:
+        simplejpeg.decode_jpeg(data, colorspace=colourspace, min_factor=8, strict=True)
+        return []
+    except ValueError as strict_exc:
+        warning = str(strict_exc).strip()
+    except Exception:  # noqa: BLE001 - libjpeg-turbo refusing the file is the main decoder's to report
+        return []
+    try:  # recoverable (a warning in strict mode) or fatal? Decode again leniently.
+        small = simplejpeg.decode_jpeg(data, colorspace=colourspace, min_factor=8, strict=False)
+    except Exception:  # noqa: BLE001 - fatal: the main decoder will report the damage
+        return []
+    if "premature end" in warning.lower():
+        missing = _grey_tail_rows(np.asarray(small), height / max(small.shape[0], 1))
+        raise missing_rows_error(name, width, height, missing, " (about that many; the decoder said: "
+                                 f"'{warning}')")
+    return [f"the JPEG decoder reported damaged data ('{warning}'); the picture was decoded regardless"]
+
+
+# ---- every Pillow decoder ------------------------------------------------------------------
+def _prefilled(img: Image.Image, which: int) -> bool:
+    """Give ``img`` image memory filled with sentinel ``which`` (0 or 1) before it is loaded.
+
+    Returns False when Pillow cannot fill the image's mode (then there is no sentinel check).
+    """
+    value = (0, 255)[which] if img.mode == "1" else _SENTINELS[which]
+    try:
+        bands = len(img.getbands())
+        fill: int | float | tuple[int, ...] = value if bands == 1 else (value,) * bands
+        if img.mode == "F":
+            fill = float(value)
+        img.im = Image.core.fill(img.mode, img.size, fill)
+    except Exception:  # noqa: BLE001 - a mode Pillow cannot fill: no sentinel check
+        return False
+    return True
+
+
+def load_with_sentinel(img: Image.Image) -> bool:
+    """Load ``img`` over image memory pre-filled with a sentinel; True when it may hold gaps.
+
+    The file may hold gaps when the sentinel survives in a whole row or in the last pixel.
+    """
+    if not _prefilled(img, 0):
+        img.load()
+        return False
+    img.load()
+    if img.mode == "1":  # two values only: a sentinel cannot stand out, always compare
+        return True
+    pixels = np.asarray(img)
+    if pixels.size == 0:
+        return False
+    flat = pixels.reshape(pixels.shape[0], pixels.shape[1], -1)
+    survived = np.all(flat == _SENTINELS[0], axis=2)
+    return bool(survived[-1, -1] or np.any(np.all(survived, axis=1)))
+
+
+def unwritten_rows(reopen: Callable[[], Image.Image], first: Image.Image) -> int:
+    """Rows holding pixels that the decoder never wrote (compare with a second sentinel)."""
+    second = reopen()
+    with second:
+        if not _prefilled(second, 1):
+            return 0
+        second.load()
+        a, b = np.asarray(first), np.asarray(second)
+    if a.shape != b.shape:
+        return 0
+    differs = a != b
+    if differs.ndim == 3:
+        differs = differs.any(axis=2)
+    return int(differs.any(axis=1).sum())
+
+
+# ---- more data than declared ------------------------------------------------------------------
+def _extra_data_note(fmt: str, width: int, height: int, extra: int) -> str:
+    return (
+        f"the {fmt} file holds {extra:,} bytes of image data more than its header's {width} x {height} "
+        "pixels need; the extra data was ignored (the size fields may have been altered, or data "
+        "was appended)"
+    )
+
+
+def check_bmp(data: bytes, img: Image.Image) -> list[str]:
+    """A note when an uncompressed BMP's pixel array is longer than its declared size needs."""
+    if len(data) < 34 or img.info.get("compression", 0) not in (0, 3):
+        return []
+    (offset,) = struct.unpack("<I", data[10:14])
+    (bits,) = struct.unpack("<H", data[28:30])
+    width, height = img.size
+    needed = offset + ((width * bits + 31) // 32) * 4 * height
+    slack = 4  # some writers pad the pixel array to a multiple of four bytes
+    return [_extra_data_note("BMP", width, height, len(data) - needed)] if len(data) > needed + slack else []
+
+
+def check_tiff_strips(img: Image.Image) -> list[str]:
+    """A note when an uncompressed, stripped TIFF page's strips hold more bytes than it needs."""
+    try:
+        tags = img.tag_v2  # type: ignore[attr-defined]
+        if tags.get(259, 1) != 1 or 279 not in tags or 324 in tags:  # compressed or tiled
+            return []
+        bits = tags.get(258, 1)
+        bits_total = sum(bits) if isinstance(bits, tuple) else int(bits) * int(tags.get(277, 1))
+        width, height = img.size
+        planes = int(tags.get(277, 1)) if tags.get(284, 1) == 2 else 1
+        needed = height * ((width * bits_total // planes + 7) // 8) * planes
+        counts = tags[279]
+        held = sum(counts) if isinstance(counts, tuple) else int(counts)
+    except Exception:  # noqa: BLE001 - unreadable tags: the decoder reports the damage
+        return []
+    return [_extra_data_note("TIFF", width, height, held - needed)] if held > needed else []

@@ -1,8 +1,17 @@
-"""The examiner's report: pictures of results and a self-contained HTML document.
+"""The examiner's report: pictures of results and a self-contained HTML document to sign.
 
-The HTML embeds every picture as a PNG data URI, so one file carries the whole report; the GUI
-turns the same HTML into a PDF. The evidence file is re-hashed at export time and a report is
-refused when the file changed since it was loaded.
+The HTML embeds every picture as a PNG data URI, so one file carries the whole report; the same
+HTML is turned into the PDF (``app.pdf_export``, which adds the case header and page numbers to
+every page). The evidence file is re-hashed at export time and a report is refused when the
+file changed since it was loaded. A written report gets ``<name>.sha256`` beside it (the
+``sha256sum`` format), and the case's audit trail records that hash.
+
+What a report holds, in order: the case (number, examiner, organisation, date and time with
+time zone), the evidence's identity with its hashes (monospace, wrapped at a fixed width), the
+examiner's notes, metadata, each result (provenance, parameters, overlay with its colour bar,
+outline, histogram, per-class maps with colour bars, ROI table with geometry), the bookmarks
+as annotated snapshots in the examiner's order, the audit trail, what the heatmap means and
+the limitations, the software (version, commit) and library versions, and a signature block.
 
 This module never imports Qt.
 """
@@ -10,25 +19,27 @@ This module never imports Qt.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
 
-from forensics_core import __version__
-from forensics_core.atomic import write_text_atomic
+from forensics_core.atomic import write_bytes_atomic, write_text_atomic
+from forensics_core.build_info import software_description
+from forensics_core.case.model import Bookmark, CaseInfo
 from forensics_core.detectors import get_detector
-from forensics_core.detectors.base import Result
+from forensics_core.detectors.base import Result, library_versions
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.postprocess import histogram, otsu_threshold
-from forensics_core.render import outline, overlay, to_uint8_rgb, with_colour_bar
-from forensics_core.roi import Ellipse, Polygon, Roi, RoiRow, roi_table
+from forensics_core.render import colorize, outline, overlay, to_uint8_rgb, with_colour_bar
+from forensics_core.roi import Ellipse, Polygon, Roi, RoiRow, bounding_box, roi_table
 
 #: Longest side, in pixels, of the pictures embedded in a report.
 REPORT_PICTURE_SIDE = 1200
@@ -51,13 +62,16 @@ GENERAL_LIMITATIONS = (
 )
 
 
-@dataclass(frozen=True)
-class CaseInfo:
-    """What the examiner types into the report: case number, name, free notes."""
-
-    case_number: str = ""
-    examiner: str = ""
-    notes: str = ""
+#: Hexadecimal digests are printed in monospace lines of this many characters.
+HASH_LINE_CHARS = 32
+#: A zoomed bookmark smaller than this (pixels, longest side) is enlarged by whole pixels.
+BOOKMARK_PICTURE_SIDE = 800
+#: At most this many per-class maps of one result are pictured (all are listed).
+MAX_CLASS_MAPS = 12
+#: Longest side of a per-class map picture.
+CLASS_MAP_SIDE = 480
+#: The case fields the report and PDF header use, re-exported for callers of this module.
+__all__ = ["CaseInfo", "ReportItem", "BookmarkItem", "build_report_html", "write_report_html", "write_report_file"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,14 @@ class ReportItem:
     result: Result
     threshold: float
     label: str = ""
+
+
+@dataclass(frozen=True)
+class BookmarkItem:
+    """A bookmark to picture in the report, with the result it shows (None: the original)."""
+
+    bookmark: Bookmark
+    result: Result | None
 
 
 def display_rgb(evidence: Evidence) -> np.ndarray:
@@ -185,20 +207,53 @@ def _rows(pairs: Sequence[tuple[str, object]]) -> str:
     return "".join(f"<tr><th align='left'>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
 
 
-def _figure(picture: np.ndarray, caption: str, width: int = 640) -> str:
-    return (f"<p><img src='{png_data_uri(picture)}' width='{width}'><br>"
+def _html_rows(pairs: Sequence[tuple[str, str]]) -> str:
+    """Rows whose values are already HTML (e.g. monospace hash blocks)."""
+    return "".join(f"<tr><th align='left'>{_e(k)}</th><td>{v}</td></tr>" for k, v in pairs)
+
+
+def hash_html(digest: str, width: int = HASH_LINE_CHARS) -> str:
+    """A hex digest in monospace, cut into lines of ``width`` characters (no line is ever clipped)."""
+    lines = [digest[i:i + width] for i in range(0, len(digest), width)] or [""]
+    return "<tt>" + "<br>".join(_e(line) for line in lines) + "</tt>"
+
+
+def _figure(picture: np.ndarray, caption: str, width: int = 640, max_side: int = REPORT_PICTURE_SIDE) -> str:
+    return (f"<p><img src='{png_data_uri(picture, max_side)}' width='{width}'><br>"
             f"<i>{_e(caption)}</i></p>")
 
 
+def _kept_together(title: str, body_html: str) -> str:
+    """A heading and what follows it in one table cell, so that a page break cannot part them."""
+    return f"<table cellpadding='0'><tr><td><h3>{_e(title)}</h3>{body_html}</td></tr></table>"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def geometry_text(roi: Roi) -> str:
+    """The ROI's shape and coordinates in image pixels (x = column, y = row, origin top left)."""
+    g = roi.geometry
+    if isinstance(g, Polygon):
+        points = ", ".join(f"({_fmt(x)}, {_fmt(y)})" for x, y in g.points)
+        return f"polygon, {len(g.points)} vertices: {points}"
+    x0, y0, x1, y1 = bounding_box(g)
+    if isinstance(g, Ellipse):
+        return (f"ellipse, centre ({_fmt((x0 + x1) / 2)}, {_fmt((y0 + y1) / 2)}), axes {_fmt(g.width)} x "
+                f"{_fmt(g.height)}, in box x {_fmt(x0)}-{_fmt(x1)}, y {_fmt(y0)}-{_fmt(y1)}")
+    return f"rectangle, x {_fmt(x0)}-{_fmt(x1)}, y {_fmt(y0)}-{_fmt(y1)} ({_fmt(g.width)} x {_fmt(g.height)})"
+
+
 def roi_table_html(rows: Sequence[RoiRow]) -> str:
-    """The ROI table as an HTML table (empty string when there are no ROIs)."""
+    """The ROI table as an HTML table, with each ROI's geometry and coordinates."""
     if not rows:
         return "<p>No regions of interest were drawn.</p>"
-    head = ("<tr><th>ROI</th><th>Shape</th><th>Area (px)</th><th>Area (%)</th><th>Mean</th>"
+    head = ("<tr><th>ROI</th><th>Geometry (image pixels)</th><th>Area (px)</th><th>Area (%)</th><th>Mean</th>"
             "<th>Max</th><th>Above threshold</th><th>Note</th></tr>")
     body = "".join(
         f"<tr><td><font color='{_e(r.roi.colour)}'>&#9632;</font> {_e(r.roi.name)}</td>"
-        f"<td>{_e(r.roi.geometry.kind)}</td><td align='right'>{r.stats.area_px}</td>"
+        f"<td><small>{_e(geometry_text(r.roi))}</small></td><td align='right'>{r.stats.area_px}</td>"
         f"<td align='right'>{r.stats.area_percent:.2f}</td><td align='right'>{r.stats.mean:.3f}</td>"
         f"<td align='right'>{r.stats.max:.3f}</td><td align='right'>{100 * r.stats.fraction_above:.1f}%</td>"
         f"<td>{_e(r.roi.note)}</td></tr>"
@@ -216,13 +271,44 @@ def _detector_text(detector_id: str) -> tuple[str, str]:
     return detector.description, " ".join(detector.limitations)
 
 
+def colour_range(heatmap: np.ndarray, stretch: bool) -> tuple[tuple[float, float], str]:
+    """The value range the colours span and the caption text that states it."""
+    if stretch:
+        low, high = float(heatmap.min()), float(heatmap.max())
+        return (low, high), f"colours stretched over this map's values: {low:.2f} = dark, {high:.2f} = bright"
+    return (0.0, 1.0), "0 = dark, 1 = bright"
+
+
+def class_map_pictures(result: Result, colormap: str) -> str:
+    """Every full-size per-class map of ``result`` with its colour bar (the first few pictured)."""
+    maps = [(name, values) for name, values in sorted(result.extra_maps.items())
+            if np.ndim(values) == 2 and np.shape(values) == result.heatmap.shape]
+    if not maps:
+        return ""
+    cells = []
+    for name, values in maps[:MAX_CLASS_MAPS]:
+        data = np.nan_to_num(np.asarray(values, dtype=np.float32))
+        low, high = float(data.min()), float(data.max())
+        value_range = (0.0, 1.0) if low >= 0.0 and high <= 1.0 else (low, high if high > low else low + 1.0)
+        scale = max(1, int(np.ceil(max(data.shape) / CLASS_MAP_SIDE)))
+        picture = with_colour_bar(colorize(data[::scale, ::scale], colormap, value_range), colormap, value_range)
+        cells.append(f"<td align='center'><img src='{png_data_uri(picture, CLASS_MAP_SIDE)}' width='300'><br>"
+                     f"<i>{_e(name)} (values {value_range[0]:.2f} to {value_range[1]:.2f})</i></td>")
+    rows = "".join("<tr>" + "".join(cells[i:i + 2]) + "</tr>" for i in range(0, len(cells), 2))
+    more = (f"<p>{len(maps) - MAX_CLASS_MAPS} further maps are not pictured: "
+            f"{_e(', '.join(name for name, _ in maps[MAX_CLASS_MAPS:]))}.</p>") if len(maps) > MAX_CLASS_MAPS else ""
+    title = "<tr><td colspan='2'><h3>Per-class maps</h3></td></tr>"
+    return f"<table cellpadding='4'>{title}{rows}</table>{more}"
+
+
 def _result_section(index: int, item: ReportItem, base: np.ndarray,
                     rois: Sequence[Roi], opacity: float, colormap: str, stretch: bool) -> str:
     result = item.result
     prov = result.provenance
     mask = result.heatmap >= item.threshold
     weights = prov.get("weights_sha256") or {}
-    weights_text = "; ".join(f"{k}: {v}" for k, v in weights.items()) or "none (no learned weights)"
+    weights_html = "<br>".join(f"{_e(k)}:<br>{hash_html(str(v))}" for k, v in weights.items()) \
+        or "none (no learned weights)"
     params = ", ".join(f"{k}={v}" for k, v in (prov.get("parameters") or {}).items()) or "none"
     if not prov.get("trained"):
         status = "NOT TRAINED"
@@ -235,7 +321,8 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
         ("Paper", prov.get("reference", "")),
         ("Version", prov.get("detector_version", "")),
         ("Parameters", params),
-        ("Weights SHA-256", weights_text),
+    ]
+    after = [
         ("Device", result.device),
         ("Run time", f"{sum(result.timings.values()):.2f} s"),
         ("Image score", f"{result.score:.4f}"),
@@ -244,56 +331,147 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
     ]
     description, limitations = _detector_text(result.detector_id)
     title = item.label or f"Result {index}: {result.detector_id}"
-    parts = [f"<h2>{_e(title)}</h2>", f"<table cellpadding='2'>{_rows(pairs)}</table>"]
+    parts = [f"<h2>{_e(title)}</h2>",
+             f"<table cellpadding='2'>{_rows(pairs)}{_html_rows([('Weights SHA-256', weights_html)])}"
+             f"{_rows(after)}</table>"]
     if description:
         parts.append(f"<p><b>What this detector looks for.</b> {_e(description)}</p>")
     if limitations:
         parts.append(f"<p><b>Limitations of this detector.</b> {_e(limitations)}</p>")
-    if stretch:
-        value_range = (float(result.heatmap.min()), float(result.heatmap.max()))
-        scale = f"colours stretched over this map's values: {value_range[0]:.2f} = dark, {value_range[1]:.2f} = bright"
-    else:
-        value_range, scale = (0.0, 1.0), "0 = dark, 1 = bright"
-    parts.append(_figure(with_colour_bar(overlay(base, result.heatmap, opacity, colormap, value_range),
-                                         colormap, value_range),
+    value_range, scale = colour_range(result.heatmap, stretch)
+    parts.append(_figure(with_colour_bar(overlay(base, result.heatmap, opacity, colormap, value_range), colormap,
+                                         value_range),
                          f"Heatmap ({colormap} colour map, {scale}) over the original, opacity {opacity:.2f}; "
                          "its colour bar below"))
     parts.append(_figure(draw_rois(outline(base, mask, thickness=_line_width(base.shape)), rois),
                          "Mask outline (red) at the threshold used, with the regions of interest"))
     parts.append(_figure(histogram_picture(result.heatmap, item.threshold),
                          "Histogram of the heatmap: threshold used (red), Otsu's threshold (dashed blue)", 520))
+    parts.append(class_map_pictures(result, colormap))
     parts.append("<h3>Regions of interest</h3>")
     parts.append(roi_table_html(roi_table(rois, result.heatmap, item.threshold)))
     return "".join(parts)
 
 
+def bookmark_picture(base: np.ndarray, item: BookmarkItem, rois: Sequence[Roi]) -> np.ndarray:
+    """The view a bookmark saved: its mode, threshold and opacity, the visible ROIs, cropped to its zoom."""
+    bookmark, result = item.bookmark, item.result
+    visible = [roi for roi in rois if roi.name in bookmark.visible_rois]
+    picture, value_range = base, None
+    if result is not None and bookmark.mode == "heatmap":
+        value_range = (0.0, 1.0)
+        picture = overlay(base, result.heatmap, bookmark.opacity, bookmark.colormap, value_range)
+    elif result is not None and bookmark.mode == "mask":
+        mask = (result.heatmap >= bookmark.threshold)[..., None]
+        red = np.array([255, 40, 40], np.float32)
+        blended = np.where(mask, (1 - bookmark.opacity) * base + bookmark.opacity * red, base)
+        picture = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    elif result is not None and bookmark.mode == "outline":
+        picture = outline(base, result.heatmap >= bookmark.threshold, thickness=_line_width(base.shape))
+    picture = draw_rois(picture, visible)
+    if bookmark.zoom is not None:
+        height, width = picture.shape[:2]
+        x0, y0, x1, y1 = bookmark.zoom
+        c0, c1 = int(np.clip(np.floor(min(x0, x1)), 0, width - 1)), int(np.clip(np.ceil(max(x0, x1)), 1, width))
+        r0, r1 = int(np.clip(np.floor(min(y0, y1)), 0, height - 1)), int(np.clip(np.ceil(max(y0, y1)), 1, height))
+        if c1 > c0 and r1 > r0:
+            picture = picture[r0:r1, c0:c1]
+            factor = BOOKMARK_PICTURE_SIDE // max(picture.shape[:2])
+            if factor > 1:  # enlarge a small crop pixel for pixel, so that its pixels stay visible
+                picture = np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
+    if value_range is not None:
+        picture = with_colour_bar(picture, bookmark.colormap, value_range)
+    return picture
+
+
+def _bookmark_section(items: Sequence[BookmarkItem], base: np.ndarray, rois: Sequence[Roi]) -> str:
+    if not items:
+        return ""
+    parts = ["<h2 style='page-break-before: always'>Bookmarked views</h2><p>In the order the examiner chose.</p>"]
+    for number, item in enumerate(items, start=1):
+        b = item.bookmark
+        what = f"{item.result.detector_id} result" if item.result is not None else "the original"
+        zoom = (f"x {_fmt(min(b.zoom[0], b.zoom[2]))}-{_fmt(max(b.zoom[0], b.zoom[2]))}, "
+                f"y {_fmt(min(b.zoom[1], b.zoom[3]))}-{_fmt(max(b.zoom[1], b.zoom[3]))}") if b.zoom else "whole image"
+        details = (f"{what}, {b.mode} view, threshold {b.threshold:.3f}, opacity {b.opacity:.2f}, {b.colormap}; "
+                   f"zoom {zoom}; ROIs shown: {', '.join(b.visible_rois) or 'none'}; saved {b.created}")
+        picture = png_data_uri(bookmark_picture(base, item, rois))
+        parts.append(_kept_together(f"Bookmark {number}: {b.caption}",
+                                    f"<img src='{picture}' width='560'><br><i>{_e(details)}</i>"))
+    return "".join(parts)
+
+
+def _audit_section(entries: Sequence[Mapping[str, Any]]) -> str:
+    if not entries:
+        return ""
+    rows = []
+    for entry in entries:
+        details = entry.get("details") or {}
+        text = "; ".join(f"{k}: {v}" for k, v in details.items()) if isinstance(details, dict) else str(details)
+        rows.append(f"<tr><td align='right'>{_e(entry.get('seq', ''))}</td><td>{_e(entry.get('time', ''))}</td>"
+                    f"<td>{_e(entry.get('action', ''))}</td><td><small>{_e(text[:600])}</small></td>"
+                    f"<td><tt>{_e(str(entry.get('hash', ''))[:16])}</tt></td></tr>")
+    return ("<h2>Audit trail of the case</h2><p>Each entry is chained to the previous one by its SHA-256 "
+            "(<tt>tamper-workbench case verify CASE</tt> re-checks the chain); the export of this report is the "
+            "next entry and records this file's SHA-256, also written beside it in <tt>.sha256</tt>.</p>"
+            "<table border='1' cellspacing='0' cellpadding='2'><tr><th>#</th><th>Time</th><th>Action</th>"
+            f"<th>Details</th><th>Hash (first 16)</th></tr>{''.join(rows)}</table>")
+
+
+def _software_section(items: Sequence[ReportItem]) -> str:
+    versions = dict(library_versions())
+    for item in items:  # the versions a result was computed with win over today's
+        versions.update(item.result.provenance.get("libraries") or {})
+    listed = ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))
+    return (f"<h2>Software</h2><p>{_e(software_description())}.</p><p>Libraries: {_e(listed)}.</p>")
+
+
+SIGNATURE_BLOCK = """<h2>Examiner's declaration</h2>
+<p>I examined the file identified above and this report states my findings.</p>
+<table cellpadding='8' width='100%'>
+<tr><td width='50%'>Signature:<br><br>______________________________</td>
+<td width='50%'>Date:<br><br>______________________________</td></tr>
+<tr><td>Name: {name}</td><td>Organisation: {organisation}</td></tr>
+</table>"""
+
+
 def build_report_html(evidence: Evidence, items: Sequence[ReportItem], rois: Sequence[Roi], case: CaseInfo,
-                      opacity: float = 0.5, colormap: str = "inferno", stretch: bool = False) -> str:
+                      opacity: float = 0.5, colormap: str = "inferno", stretch: bool = False,
+                      bookmarks: Sequence[BookmarkItem] = (), audit: Sequence[Mapping[str, Any]] = (),
+                      now: datetime | None = None) -> str:
     """The full report as one HTML document with embedded pictures.
 
     ``opacity``, ``colormap`` and ``stretch`` (colours over each map's own range rather than the
-    fixed 0 to 1 scale) match what the examiner saw; the caption of each overlay states the scale.
+    fixed 0 to 1 scale) match what the examiner saw; the caption of each overlay states the scale
+    and a colour bar sits under every map. ``bookmarks`` are pictured in the order given;
+    ``audit`` is the case's audit trail so far; ``now`` the report time (default: now, local
+    time zone).
 
     The evidence file is re-hashed first; when it changed since loading, ``EvidenceError`` is
     raised and no report is produced.
     """
     evidence.verify_unchanged()
-    verified_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = (now or datetime.now()).astimezone()
+    written = f"{stamp.isoformat(timespec='seconds')} ({stamp.tzname() or 'local time'})"
     base = display_rgb(evidence)
-    identity = [
+    header = [
         ("Case number", case.case_number or "(none)"),
         ("Examiner", case.examiner or "(none)"),
+        ("Organisation", case.organisation or "(none)"),
+        ("Report date and time", written),
+    ]
+    identity = [
         ("File name", evidence.path.name),
+        ("Path when examined", str(evidence.path)),
         ("File size", f"{evidence.file_size:,} bytes"),
         ("Format", f"{evidence.format}, {evidence.width} x {evidence.height} px, {evidence.bit_depth}-bit, "
                    f"mode {evidence.original_mode}"),
-        ("SHA-256", evidence.sha256),
-        ("MD5", evidence.md5),
     ]
     if evidence.jpeg is not None:
         quality = f"{evidence.jpeg.quality:.0f}" if evidence.jpeg.quality is not None else "not IJG-like"
         identity.append(("JPEG", f"quality estimate {quality}, subsampling {evidence.jpeg.subsampling}, "
                                  f"{'progressive' if evidence.jpeg.progressive else 'baseline'}"))
+    hashes = [("SHA-256", hash_html(evidence.sha256)), ("MD5", hash_html(evidence.md5))]
     meta = list(evidence.metadata)
     exif = _rows(meta[:EXIF_SUMMARY_ROWS]) if meta else "<tr><td>No metadata in the file.</td></tr>"
     more = f"<p>{len(meta) - EXIF_SUMMARY_ROWS} further metadata rows are not listed.</p>" \
@@ -302,25 +480,35 @@ def build_report_html(evidence: Evidence, items: Sequence[ReportItem], rois: Seq
     sections = "".join(_result_section(i, item, base, rois, opacity, colormap, stretch)
                        for i, item in enumerate(items, start=1))
     case_notes = _e(case.notes).replace("\n", "<br>") if case.notes else "(none)"
+    signature = SIGNATURE_BLOCK.format(name=_e(case.examiner or "____________________"),
+                                       organisation=_e(case.organisation or "____________________"))
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Tamper Workbench report {_e(evidence.path.name)}</title>
+<meta name="case-number" content="{_e(case.case_number)}"><meta name="author" content="{_e(case.examiner)}">
+<meta name="evidence-sha256" content="{evidence.sha256}"><meta name="evidence-md5" content="{evidence.md5}">
 <style>body {{ font-family: sans-serif; font-size: 10pt; }} th {{ background: #eeeeee; }}
-td, th {{ vertical-align: top; }} .verified {{ color: #006400; font-weight: bold; }}</style></head>
+td, th {{ vertical-align: top; }} .verified {{ color: #006400; font-weight: bold; }}
+tt {{ font-family: monospace; }}</style></head>
 <body>
 <h1>Tamper Workbench examination report</h1>
-<table cellpadding='2'>{_rows(identity)}</table>
+<table cellpadding='2'>{_rows(header)}</table>
+<h2>Evidence</h2>
+<table cellpadding='2'>{_rows(identity)}{_html_rows(hashes)}</table>
 <p class='verified'><font color='#006400'>Hash re-verified at export time: the SHA-256 of {_e(evidence.path.name)}
-was recomputed from the file on disk at {verified_at} and matches the hash taken when it was loaded
-({evidence.sha256}).</font></p>
+was recomputed from the file on disk at {_e(written)} and matches the hash taken when it was loaded.</font></p>
 <h3>Examiner's notes</h3><p>{case_notes}</p>
 {f"<h3>Loading notes</h3><ul>{notes}</ul>" if notes else ""}
 <h3>EXIF and metadata summary</h3><table cellpadding='2'>{exif}</table>{more}
-<h3>Original</h3>{_figure(base, f"{evidence.path.name} as loaded ({evidence.width} x {evidence.height} px)")}
+{_kept_together("Original", _figure(base, f"{evidence.path.name} as loaded ({evidence.width} x {evidence.height} px)"))}
 {sections if items else "<p>No detector result is included in this report.</p>"}
+{_bookmark_section(bookmarks, base, rois)}
 <h2>What the heatmap means</h2><p>{_e(HEATMAP_MEANING)}</p>
 <h2>Known limitations</h2><p>{_e(GENERAL_LIMITATIONS)}</p>
-<hr><p>Tamper Workbench {__version__}; report written {verified_at} (UTC). Pictures are shrunk to at most
-{REPORT_PICTURE_SIDE} pixels on their longest side; the analysis used the full-resolution image.</p>
+{_audit_section(audit)}
+{_software_section(items)}
+<p>Pictures are shrunk to at most {REPORT_PICTURE_SIDE} pixels on their longest side; the analysis used the
+full-resolution image.</p>
+{signature}
 </body></html>
 """
 
@@ -333,8 +521,26 @@ def check_report_path(path: str | os.PathLike[str], evidence: Evidence) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report file on disk, its SHA-256 and the ``.sha256`` file beside it."""
+
+    path: Path
+    sha256: str
+    checksum_path: Path
+
+
+def write_report_file(path: str | os.PathLike[str], data: bytes, evidence: Evidence) -> WrittenReport:
+    """Write report bytes atomically and ``<name>.sha256`` beside them (``sha256sum -c`` checks it)."""
+    target = check_report_path(path, evidence)
+    digest = hashlib.sha256(data).hexdigest()
+    written = write_bytes_atomic(target, data)
+    checksum = write_text_atomic(target.with_name(target.name + ".sha256"), f"{digest}  {target.name}\n")
+    return WrittenReport(written, digest, checksum)
+
+
 def write_report_html(path: str | os.PathLike[str], evidence: Evidence, items: Sequence[ReportItem],
                       rois: Sequence[Roi], case: CaseInfo, opacity: float = 0.5, colormap: str = "inferno") -> Path:
     """Build the report (re-verifying the evidence hash) and write it atomically to ``path``."""
-    target = check_report_path(path, evidence)
-    return write_text_atomic(target, build_report_html(evidence, items, rois, case, opacity, colormap))
+    html_text = build_report_html(evidence, items, rois, case, opacity, colormap)
+    return write_report_file(path, html_text.encode("utf-8"), evidence).path

@@ -87,26 +87,27 @@ def double_quantised(unquantised: np.ndarray, bins: np.ndarray, q1: int, q2: int
 
 
 def fit_frequency(values: np.ndarray, unquantised: np.ndarray, q2: int,
-                  position: tuple[int, int]) -> FrequencyModel:
+                  position: tuple[int, int]) -> FrequencyModel | None:
     """The first step ``q1`` whose double quantisation best explains the histogram of ``values``.
 
     ``values`` are the file's quantised coefficients of one frequency; ``unquantised`` is a
     calibration sample of the same frequency (DCT on a grid half a block away, where no
     quantisation acts), standing in for the coefficients before the first compression.
     Evidence = log-likelihood ratio of the histogram, double against single, per 1000 blocks.
+    Steps that divide ``q2`` are not tried: they leave the same histogram as one quantisation.
+    None when no step is left (``q2 = 1`` with ``MAX_STEP_RATIO`` 1).
     """
     bins = np.arange(int(values.min()), int(values.max()) + 1)
     counts = np.bincount(values - bins[0], minlength=bins.size).astype(np.float64)
     single = single_quantised(unquantised, bins, q2)
     best: FrequencyModel | None = None
-    for q1 in range(1, MAX_STEP_RATIO * q2 + 1):
-        if q1 == q2:
+    for q1 in range(2, MAX_STEP_RATIO * q2 + 1):
+        if q2 % q1 == 0:  # q1 divides q2 (q1 = q2 included): the histograms are the same, nothing to see
             continue
         ratio = double_quantised(unquantised, bins, q1, q2) / single
         per_mille = 1000.0 * float(np.dot(counts, np.log(ratio))) / values.size
         if best is None or per_mille > best.evidence_per_mille:
             best = FrequencyModel(position, q2, q1, per_mille, bins, ratio)
-    assert best is not None  # q2 >= 1, so at least q1 = q2 + 1 was tried
     return best
 
 
@@ -184,7 +185,7 @@ class DoubleJpeg(Detector):
             reporter.update(0.1 + 0.7 * index / len(positions), f"Modelling frequency ({u}, {v})")
             model = fit_frequency(luma.coefficients[:, :, u, v].ravel().astype(np.int64), calibration[:, u, v],
                                   int(luma.quant_table[u, v]), (u, v))
-            if model.evidence_per_mille >= params["min_evidence"]:
+            if model is not None and model.evidence_per_mille >= params["min_evidence"]:
                 models.append(model)
         shape = (evidence.height, evidence.width)
         summary = [{"frequency": list(m.position), "q2": m.q2, "q1": m.q1,

@@ -21,6 +21,7 @@ they declare (decompression bombs: a few kilobytes declaring 14000 x 14000 pixel
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Callable
@@ -247,6 +248,23 @@ def check_jpeg(data: bytes, name: str) -> list[str]:
     return [f"the JPEG decoder reported damaged data ('{warning}'); the picture was decoded regardless"]
 
 
+# ---- GIF ------------------------------------------------------------------------------------
+_LZW_LONGEST_STRING = 4096  # a 12-bit code table holds strings of at most 4096 pixels
+
+
+def check_gif(data: bytes, name: str, width: int, height: int) -> None:
+    """Refuse a GIF too small for its declared size, before decoding.
+
+    An LZW code takes at least three bits and stands for at most 4096 pixels (GIF89a
+    specification, appendix F), so a file of ``n`` bytes holds at most ``n * 8 / 3 * 4096``
+    pixels.
+    """
+    most = len(data) * 8 // 3 * _LZW_LONGEST_STRING
+    if width * height > most:
+        needed = width * height // _LZW_LONGEST_STRING * 3 // 8
+        raise _too_small_error(name, width, height, len(data), needed)
+
+
 # ---- every Pillow decoder ------------------------------------------------------------------
 def _prefilled(img: Image.Image, which: int) -> bool:
     """Give ``img`` image memory filled with sentinel ``which`` (0 or 1) before it is loaded.
@@ -321,19 +339,34 @@ def check_bmp(data: bytes, img: Image.Image) -> list[str]:
     return [_extra_data_note("BMP", width, height, len(data) - needed)] if len(data) > needed + slack else []
 
 
-def check_tiff_strips(img: Image.Image) -> list[str]:
-    """A note when an uncompressed, stripped TIFF page's strips hold more bytes than it needs."""
+_TIFF_COUNTED_CODINGS = (1, 8, 32773, 32946)  # none, deflate, PackBits, old deflate
+_TIFF_COUNT_LIMIT = 64 << 20
+
+
+def check_tiff(data: bytes) -> list[str]:
+    """A note when the first page's strips decode to more bytes than its declared size needs.
+
+    Counted for uncompressed, deflate and PackBits strips of grey, RGB, palette and CFA pages (the
+    codings tifffile decodes without optional packages); fewer bytes than needed is left to the
+    decoders, which refuse it or leave pixels unwritten (see :func:`load_with_sentinel`).
+    """
+    import tifffile
+
     try:
-        tags = img.tag_v2  # type: ignore[attr-defined]
-        if tags.get(259, 1) != 1 or 279 not in tags or 324 in tags:  # compressed or tiled
-            return []
-        bits = tags.get(258, 1)
-        bits_total = sum(bits) if isinstance(bits, tuple) else int(bits) * int(tags.get(277, 1))
-        width, height = img.size
-        planes = int(tags.get(277, 1)) if tags.get(284, 1) == 2 else 1
-        needed = height * ((width * bits_total // planes + 7) // 8) * planes
-        counts = tags[279]
-        held = sum(counts) if isinstance(counts, tuple) else int(counts)
-    except Exception:  # noqa: BLE001 - unreadable tags: the decoder reports the damage
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages[0]
+            coding, photometric = int(page.compression), int(page.photometric)
+            if coding not in _TIFF_COUNTED_CODINGS or page.is_tiled or photometric not in (0, 1, 2, 3, 32803):
+                return []
+            samples = int(page.samplesperpixel)
+            planes = samples if int(page.planarconfig) == 2 else 1
+            width, height = int(page.imagewidth), int(page.imagelength)
+            needed = height * ((width * int(page.bitspersample) * samples // planes + 7) // 8) * planes
+            spans = list(zip(page.dataoffsets, page.databytecounts))
+            if sum(count for _, count in spans) > _TIFF_COUNT_LIMIT:
+                return []
+            decode = tifffile.TIFF.DECOMPRESSORS[coding]
+            held = sum(len(decode(data[offset : offset + count])) for offset, count in spans)
+    except Exception:  # noqa: BLE001 - unreadable structure or data: the decoder reports the damage
         return []
     return [_extra_data_note("TIFF", width, height, held - needed)] if held > needed else []

@@ -20,9 +20,10 @@ from forensics_core.errors import EvidenceError
 from .colour import array_to_rgb, pil_to_rgb
 from .completeness import (
     check_bmp,
+    check_gif,
     check_jpeg,
     check_png,
-    check_tiff_strips,
+    check_tiff,
     load_with_sentinel,
     missing_rows_error,
     unwritten_rows,
@@ -224,6 +225,7 @@ def _tifffile_page0(
         except Exception as exc:  # noqa: BLE001
             raise corrupt_error(name, "TIFF", exc) from exc
         check_size(name, width, height, max_pixels)
+        strip_notes = check_tiff(data)
         try:
             array = page.asarray()
             axes = str(page.axes)
@@ -252,7 +254,7 @@ def _tifffile_page0(
     pixels, depth, notes = array_to_rgb(array, name)
     if invert_note:
         notes.append(invert_note)
-    return pixels, depth, notes, mode, pages
+    return pixels, depth, notes + strip_notes, mode, pages
 
 
 def _page_notes(img: Image.Image, fmt: str, name: str) -> list[str]:
@@ -296,10 +298,12 @@ def _decode_open_image(
     check_size(name, width, height, max_pixels)
     notes = _page_notes(img, fmt, name)
     notes.extend({"PNG": check_png, "JPEG": check_jpeg}.get(fmt, lambda _data, _name: [])(data, name))
-    if fmt == "BMP":
+    if fmt == "GIF":
+        check_gif(data, name, width, height)
+    elif fmt == "BMP":
         notes.extend(check_bmp(data, img))
     elif fmt == "TIFF":
-        notes.extend(check_tiff_strips(img))
+        notes.extend(check_tiff(data))
     original_mode = img.mode
     try:
         if fmt == "JPEG":  # libjpeg writes every row (grey where data is missing): check_jpeg

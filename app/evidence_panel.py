@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from forensics_core.evidence import Evidence
+from forensics_core.evidence.jpeg import editing_software_warnings, table_family
 from forensics_core.evidence.model import JpegInfo
 
 #: Shown in selectable, scrollable one-line fields so that paths never wrap mid-name.
@@ -78,6 +81,14 @@ def format_quant_tables(jpeg: JpegInfo) -> str:
     return "\n\n".join(blocks)
 
 
+def jpeg_checks_html(evidence: Evidence) -> str:
+    """The quantisation-table family and any editing-software warning, as rich text (warnings in red)."""
+    lines = [f"Tables: {html.escape(table_family(evidence.jpeg))}"] if evidence.jpeg is not None else []
+    lines += [f"<span style='color:#b00020'><b>{html.escape(w)}</b></span>"
+              for w in editing_software_warnings(evidence.metadata)]
+    return "<br>".join(lines)
+
+
 class EvidencePanel(QWidget):
     """Shows one :class:`Evidence`: file name, SHA-256, MD5, format, dimensions, JPEG and EXIF."""
 
@@ -100,6 +111,9 @@ class EvidencePanel(QWidget):
         self.tables_label = QLabel("JPEG quantisation tables:")
         layout.addWidget(self.tables_label)
         layout.addWidget(self.tables)
+        self.checks = QLabel(wordWrap=True)  # table family and editing-software warnings
+        self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.checks)
         self.search = QLineEdit(placeholderText="Search metadata (key or value)…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
@@ -120,6 +134,7 @@ class EvidencePanel(QWidget):
             label.setText("—")
         self.metadata.setRowCount(0)
         self.tables.clear()
+        self.checks.clear()
         has_jpeg = evidence is not None and evidence.jpeg is not None
         self.tables.setVisible(has_jpeg)
         self.tables_label.setVisible(has_jpeg)
@@ -147,6 +162,7 @@ class EvidencePanel(QWidget):
         else:
             v["JPEG quality"].setText("not a JPEG")
             v["JPEG coding"].setText("not a JPEG")
+        self.checks.setText(jpeg_checks_html(evidence))
         self.metadata.setRowCount(len(evidence.metadata))
         for row, (key, value) in enumerate(evidence.metadata):
             self.metadata.setItem(row, 0, QTableWidgetItem(key))

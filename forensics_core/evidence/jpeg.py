@@ -149,3 +149,60 @@ def jpeg_info_from_image(img: Any) -> JpegInfo | None:
         subsampling=subsampling_from_layers(getattr(img, "layer", None)),
         progressive=progressive,
     )
+
+
+# ---- checks an examiner reads (evidence panel, report) -------------------------------------
+
+#: Words in a ``Software`` / ``CreatorTool`` / ``ProcessingSoftware`` value that name an editor
+#: rather than a camera's firmware (lower case).
+EDITING_SOFTWARE = (
+    "photoshop", "lightroom", "camera raw", "gimp", "affinity", "paint.net", "paintshop", "pixelmator",
+    "snapseed", "capture one", "darktable", "rawtherapee", "luminar", "photopea", "acdsee", "corel",
+    "picasa", "facetune", "canva", "photoscape", "fotor", "irfanview", "xnview", "imagemagick",
+)
+#: Metadata keys (after the source prefix) that name the writing software.
+_SOFTWARE_KEYS = ("software", "creatortool", "processingsoftware", "historysoftwareagent")
+
+
+def ijg_luminance_quality(table: Sequence[int]) -> int | None:
+    """The IJG quality whose scaled luminance table equals ``table`` exactly (the highest if several), or None."""
+    values = tuple(int(v) for v in table)
+    for quality in range(100, 0, -1):
+        if _STANDARD[quality][0] == values:
+            return quality
+    return None
+
+
+def table_family(jpeg: JpegInfo) -> str:
+    """One line naming the family the quantisation tables belong to, in words an examiner can check.
+
+    The IJG (libjpeg) tables scaled by its quality formula are what libjpeg, Pillow, OpenCV, GIMP
+    and many phone apps write; camera firmware and some editors (Adobe Photoshop among them)
+    write tables of their own, which the closest IJG quality only approximates.
+    """
+    luma = jpeg.quant_tables.get(0)
+    if jpeg.standard_tables and jpeg.quality is not None:
+        return (f"standard IJG (libjpeg) tables scaled for quality {jpeg.quality:.0f}: as written by libjpeg-based "
+                "software (Pillow, OpenCV, GIMP, many phone apps) and by some cameras")
+    luma_quality = ijg_luminance_quality(luma) if luma is not None else None
+    if luma_quality is not None:
+        return (f"luminance table = IJG quality {luma_quality}, chrominance table(s) not the IJG ones for that "
+                "quality: an encoder with its own chroma tables")
+    if luma is not None and len(set(luma)) == 1:
+        return f"flat tables (every luminance step is {luma[0]}): not IJG-scaled; unusual for cameras"
+    if jpeg.quality is not None:
+        return (f"custom tables, not IJG-scaled (closest IJG quality about {jpeg.quality:.0f}): as written by "
+                "camera firmware or by editors with their own tables, such as Adobe Photoshop; compare with "
+                "reference files from the claimed camera")
+    return "custom tables unlike the IJG tables: compare with reference files from the claimed camera"
+
+
+def editing_software_warnings(metadata: Sequence[tuple[str, str]]) -> list[str]:
+    """A warning line for every metadata row whose software field names an image editor."""
+    warnings = []
+    for key, value in metadata:
+        field_name = key.rsplit(":", 1)[-1].replace(" ", "").lower()
+        if field_name in _SOFTWARE_KEYS and any(word in value.lower() for word in EDITING_SOFTWARE):
+            warnings.append(f"WARNING: {key} = {value!r} names image-editing software: the file was written "
+                            "by an editor, not straight from a camera.")
+    return warnings

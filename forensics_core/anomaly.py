@@ -29,6 +29,15 @@ def robust_mahalanobis(values: np.ndarray, inlier_fraction: float = 0.5, ridge: 
     ``ridge`` times the mean variance is added to the diagonal, so that constant or collinear
     coordinates do not make the covariance singular. Returns N float64 squared distances.
     """
+    values = np.asarray(values, dtype=np.float64)
+    mean, covariance = robust_mean_and_covariance(values, inlier_fraction, ridge)
+    centred = values - mean
+    return np.einsum("ij,ij->i", centred @ np.linalg.inv(covariance), centred)
+
+
+def robust_mean_and_covariance(values: np.ndarray, inlier_fraction: float = 0.5, ridge: float = 1e-3
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the bulk of the rows of ``values`` (N x D), as in :func:`robust_mahalanobis`."""
     if not 0.0 < inlier_fraction <= 1.0:
         raise ValueError(f"inlier_fraction must be in (0, 1], got {inlier_fraction}")
     values = np.asarray(values, dtype=np.float64)
@@ -40,8 +49,7 @@ def robust_mahalanobis(values: np.ndarray, inlier_fraction: float = 0.5, ridge: 
     mean = bulk.mean(axis=0)
     covariance = np.atleast_2d(np.cov(bulk, rowvar=False)) if len(bulk) > 1 else np.eye(values.shape[1])
     covariance = covariance + ridge * max(float(np.trace(covariance)) / len(covariance), 1e-12) * np.eye(len(covariance))
-    centred = values - mean
-    return np.einsum("ij,ij->i", centred @ np.linalg.inv(covariance), centred)
+    return mean, covariance
 
 
 def robust_standard_score(values: np.ndarray) -> np.ndarray:

@@ -48,6 +48,7 @@ DETECTOR_MODULES: tuple[str, ...] = (
     "jpeg_ghost",
     "double_jpeg",
     "jpeg_grid",
+    "splicebuster",
 )
 
 #: The detector the workbench selects when nothing else is asked for.

@@ -31,6 +31,7 @@ from forensics_core.report import CaseInfo, ReportItem, annotated_image, build_r
 
 from app.case_io import load_case, save_case
 from app.class_maps_panel import ClassMapsPanel
+from app.map_series_panel import MapSeriesPanel
 from app.detector_panel import DetectorPanel
 from app.dialogs import open_path, save_path, show_error
 from app.display_data import DisplayData
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.image_view, "Image")
         self.tabs.addTab(self.class_maps, "Per-class maps")
+        self.map_series = MapSeriesPanel()
+        self.tabs.addTab(self.map_series, "Map series")
         self.setCentralWidget(self.tabs)
 
         self.detector_panel = DetectorPanel(detector_id)
@@ -275,6 +278,7 @@ class MainWindow(QMainWindow):
         """Show result ``index`` (-1: none) in the view, histogram, ROI table and class maps."""
         self.current = index if 0 <= index < len(self.states) else -1
         state = self.current_state()
+        self.map_series.show_result(state.result if state else None)
         self.class_maps.show_result(state.result if state else None)
         self.refresh_layer()
         self.refresh_histogram()

@@ -1,0 +1,131 @@
+"""Generic contract of every registered detector under hostile input (issue 22, item 2): a memory
+estimate, refusal beyond the memory budget before any work, and cancel checked at least once a
+second of computation. New detectors are covered by registering."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from forensics_core import memory
+from forensics_core.cli import main
+from forensics_core.detectors import list_detectors
+from forensics_core.errors import Cancelled
+from forensics_core.evidence import load_evidence
+from forensics_core.memory import MemoryBudgetError, parse_memory_size
+from tests.planted import noisy_image_with_planted_region, write_png
+
+DETECTORS = list_detectors()
+IDS = [d.id for d in DETECTORS]
+
+
+@pytest.fixture(scope="module")
+def small_evidence(tmp_path_factory: pytest.TempPathFactory):
+    rgb, _ = noisy_image_with_planted_region()
+    return load_evidence(write_png(tmp_path_factory.mktemp("ev") / "q.png", rgb))
+
+
+def _huge(width: int = 14000, height: int = 14000) -> SimpleNamespace:
+    """Stands in for a 196-megapixel picture (only its size is read before the budget check)."""
+    return SimpleNamespace(width=width, height=height, sha256="0" * 64)
+
+
+@pytest.mark.parametrize("detector", DETECTORS, ids=IDS)
+def test_memory_estimate_grows_with_the_picture(detector, small_evidence) -> None:
+    params = detector.default_params()
+    small = detector.estimate_peak_bytes(small_evidence, params)
+    large = detector.estimate_peak_bytes(_huge(), params)
+    assert isinstance(small, int) and 0 < small < large
+
+
+@pytest.mark.parametrize("detector", DETECTORS, ids=IDS)
+def test_run_over_the_budget_is_refused_before_any_work(detector, small_evidence, monkeypatch) -> None:
+    def must_not_run(*_args, **_kwargs):
+        raise AssertionError("analyse ran although the budget was exceeded")
+
+    monkeypatch.setattr(detector, "analyse", must_not_run)
+    with pytest.raises(MemoryBudgetError, match=r"memory budget of 1 KB \(as set\).*--max-memory"):
+        detector.run(small_evidence, max_memory=1024, device="cpu")
+
+
+def test_default_budget_comes_from_the_computers_memory(monkeypatch) -> None:
+    detector = next(d for d in DETECTORS if d.id == "noise-baseline")
+    monkeypatch.setattr(memory, "total_memory_bytes", lambda: 8 << 30)
+    assert memory.default_memory_budget() == int(0.6 * (8 << 30))
+    with pytest.raises(MemoryBudgetError, match=r"14000 x 14000 picture.*60% of this computer's 8 GB"):
+        detector.run(_huge(), device="cpu")
+
+
+def test_max_memory_on_the_command_line(tmp_path: Path, capsys) -> None:
+    rgb, _ = noisy_image_with_planted_region()
+    (tmp_path / "exhibit").mkdir()
+    image = write_png(tmp_path / "exhibit" / "q.png", rgb)
+    args = ["analyze", str(image), "--detector", "noise-baseline", "--out", str(tmp_path / "o"), "--quiet"]
+    assert main(args + ["--max-memory", "1M"]) == 2
+    err = capsys.readouterr().err
+    assert "memory budget of 1 MB" in err and "--max-memory" in err
+    assert main(args + ["--max-memory", "lots"]) == 2
+    assert "not understood" in capsys.readouterr().err
+    assert main(args + ["--max-memory", "64G"]) == 0
+
+
+@pytest.mark.parametrize("text, expected", [("16G", 16 << 30), ("512m", 512 << 20), ("1.5GB", 3 << 29),
+                                            ("2000", 2000), ("3 GiB", 3 << 30)])
+def test_memory_sizes_are_parsed(text: str, expected: int) -> None:
+    assert parse_memory_size(text) == expected
+
+
+# ---- cancel at least once a second -----------------------------------------------------------
+TRAINED = [d for d in DETECTORS if d.is_trained()]
+
+
+@pytest.fixture(scope="module")
+def cancel_evidence(tmp_path_factory: pytest.TempPathFactory):
+    rng = np.random.default_rng(3)
+    rgb, _ = noisy_image_with_planted_region(seed=3)
+    big = np.tile(rgb, (3, 3, 1))[:480, :640]
+    big = np.clip(big.astype(np.int16) + rng.integers(-2, 3, big.shape), 0, 255).astype(np.uint8)
+    return load_evidence(write_png(tmp_path_factory.mktemp("cancel") / "q.png", big))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("detector", TRAINED, ids=[d.id for d in TRAINED])
+def test_cancel_is_checked_at_least_once_a_second(detector, cancel_evidence) -> None:
+    """Gaps between cancel checks, measured in CPU time of this process on one thread (so that a
+    busy machine does not stretch them), stay under a second."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    checks: list[float] = []
+
+    def cancel() -> bool:
+        checks.append(time.process_time())
+        return False
+
+    try:
+        started = time.process_time()
+        detector.run(cancel_evidence, cancel=cancel, device="cpu")
+        finished = time.process_time()
+    finally:
+        torch.set_num_threads(threads)
+    moments = [started, *checks, finished]
+    longest = max(b - a for a, b in zip(moments, moments[1:]))
+    assert longest <= 1.0, f"{detector.id}: {longest:.2f} s of computation without a cancel check"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("detector", TRAINED, ids=[d.id for d in TRAINED])
+def test_cancel_stops_the_run(detector, cancel_evidence) -> None:
+    calls = []
+
+    def cancel_on_third_check() -> bool:
+        calls.append(1)
+        return len(calls) >= 3
+
+    with pytest.raises(Cancelled):
+        detector.run(cancel_evidence, cancel=cancel_on_third_check, device="cpu")

@@ -214,7 +214,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
         from app.main import run_gui
     except ImportError as exc:
         raise ForensicsError(f"The GUI needs PySide6 and pyqtgraph ({exc}); install with 'pip install .[gui]'.") from None
-    return run_gui(args.image, args.detector)
+    image = args.image
+    if args.sample or (args.self_test and not image):
+        from forensics_core.shipped import sample_image
+
+        image = str(sample_image())
+    return run_gui(image, args.detector, self_test=args.self_test)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -291,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the workbench")
     p.add_argument("image", nargs="?")
     p.add_argument("--detector", default=None)
+    p.add_argument("--sample", action="store_true", help="open the bundled sample image")
+    p.add_argument("--self-test", action="store_true",
+                   help="open the window and IMAGE (default: the sample), then quit; checks an installation")
     p.set_defaults(func=cmd_gui)
 
     from forensics_core.case_commands import register_case_commands

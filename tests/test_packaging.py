@@ -53,3 +53,35 @@ def test_every_listed_recipe_module_registers_a_recipe():
     modules = {type(get_recipe(rid)).__module__.rsplit(".", 1)[-1] for rid in list_recipes()}
     silent = sorted(set(RECIPE_MODULES) - modules)
     assert not silent, f"listed module(s) {silent} register no recipe"
+
+
+def test_shipped_folders_resolve_to_the_checkout_in_a_source_tree():
+    from pathlib import Path
+
+    from forensics_core.shipped import SHIPPED_FOLDERS, sample_image, shipped_folder
+    from forensics_core.weights import weights_dir
+
+    root = Path(__file__).resolve().parents[1]
+    assert all(shipped_folder(name) == root / name for name in SHIPPED_FOLDERS)
+    assert sample_image().is_file() and sample_image().is_relative_to(root / "resources")
+    assert (weights_dir() / "manifest.json").is_file()
+    with pytest.raises(ValueError, match="not a shipped folder"):
+        shipped_folder("tests")
+
+
+@pytest.mark.gui
+def test_gui_self_test_opens_the_sample_and_quits(qapp, capsys):
+    from forensics_core.cli import main
+
+    assert main(["gui", "--self-test"]) == 0
+    assert "self-test ok" in capsys.readouterr().out
+
+
+@pytest.mark.gui
+def test_gui_self_test_reports_an_unreadable_image(qapp, tmp_path, capsys):
+    from forensics_core.cli import main
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert main(["gui", "--self-test", str(broken)]) == 2
+    assert "self-test:" in capsys.readouterr().err

@@ -49,6 +49,7 @@ DETECTOR_MODULES: tuple[str, ...] = (
     "double_jpeg",
     "jpeg_grid",
     "splicebuster",
+    "cfa",
 )
 
 #: The detector the workbench selects when nothing else is asked for.

@@ -1,106 +1,105 @@
-"""Saving and reopening a case: a small JSON file plus an ``.npz`` of result arrays beside it.
+"""Saving a case off the GUI thread, with a progress dialog; reading it back (no forensics here).
 
-The JSON records the image path and SHA-256 (checked on reopen), the case details, every
-result's summary and the examiner's threshold, the ROIs and the view settings; the ``.npz``
-holds the heatmaps, masks and extra maps, and its SHA-256 is recorded in the JSON. Both files
-are written atomically (the ``.npz`` first). No Qt here.
+The case itself (folder layout, schema, compact maps, audit trail) is
+:mod:`forensics_core.case`; this module only runs :func:`forensics_core.case.save_case` on a
+worker thread while a modal progress dialog keeps the window painted, and returns when it is
+done, so callers keep a simple, synchronous call.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
 
-import numpy as np
+from PySide6.QtCore import QEventLoop, QObject, QThread, Qt, Signal, Slot
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from forensics_core.atomic import write_bytes_atomic, write_json_atomic
-from forensics_core.detectors.base import Result
+from forensics_core.case import Case, case_folder, load_case, save_case
 from forensics_core.errors import ForensicsError
-from forensics_core.evidence import Evidence
-from forensics_core.report import CaseInfo
-from forensics_core.roi import Roi, rois_from_dict, rois_to_dict
 
-CASE_FORMAT = 1
+__all__ = ["case_folder_for", "load_case", "save_case_with_progress"]
 
 
-@dataclass
-class CaseFile:
-    """A case as read back: where the image is, what was found and drawn."""
-
-    image_path: Path
-    image_sha256: str
-    case: CaseInfo
-    results: list[tuple[Result, float]]
-    rois: list[Roi]
-    view: dict[str, Any] = field(default_factory=dict)
-
-
-def arrays_path(case_path: Path) -> Path:
-    """The ``.npz`` beside a case JSON file."""
-    return case_path.with_suffix(".npz")
-
-
-def save_case(path: str | Path, evidence: Evidence, results: Sequence[tuple[Result, float]],
-              rois: Sequence[Roi], case: CaseInfo, view: dict[str, Any]) -> Path:
-    """Write the case JSON at ``path`` and its ``.npz`` beside it; returns the JSON path."""
+def case_folder_for(path: str | Path) -> Path:
+    """The case folder for a path picked in a dialog: the folder, its ``case.json``, or ``NAME.json`` → ``NAME/``."""
     target = Path(path)
-    if target.resolve() == evidence.path.resolve() or arrays_path(target).resolve() == evidence.path.resolve():
-        raise ForensicsError(f"Refusing to write a case over the evidence file {evidence.path}.")
-    arrays: dict[str, np.ndarray] = {}
-    entries = []
-    for i, (result, threshold) in enumerate(results):
-        arrays[f"r{i}_heatmap"] = result.heatmap.astype(np.float32)
-        arrays[f"r{i}_mask"] = result.mask.astype(bool)
-        names = sorted(result.extra_maps)
-        for j, name in enumerate(names):
-            arrays[f"r{i}_extra{j}"] = np.asarray(result.extra_maps[name])
-        entries.append({
-            "detector_id": result.detector_id, "score": result.score, "threshold": threshold,
-            "detector_threshold": result.threshold, "extra_maps": names, "extra": result.extra,
-            "timings": result.timings, "device": result.device, "provenance": result.provenance,
-        })
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    data = buffer.getvalue()
-    npz = write_bytes_atomic(arrays_path(target), data)
-    document = {
-        "format": CASE_FORMAT,
-        "image_path": str(evidence.path.resolve()),
-        "image_sha256": evidence.sha256,
-        "case": asdict(case),
-        "arrays": {"file": npz.name, "sha256": hashlib.sha256(data).hexdigest()},
-        "results": entries,
-        "rois": rois_to_dict(rois, evidence.sha256),
-        "view": view,
-    }
-    return write_json_atomic(target, document)
+    if target.suffix.lower() == ".json" and target.name != "case.json":
+        return target.with_suffix("")
+    return case_folder(target)
 
 
-def load_case(path: str | Path) -> CaseFile:
-    """Read a case written by :func:`save_case`; the ``.npz`` must match its recorded SHA-256."""
-    source = Path(path)
-    try:
-        document = json.loads(source.read_text(encoding="utf-8"))
-        data = (source.parent / document["arrays"]["file"]).read_bytes()
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ForensicsError(f"The case file {source} cannot be read: {exc}") from None
-    if document.get("format") != CASE_FORMAT:
-        raise ForensicsError(f"{source} is not a case file of this workbench.")
-    if hashlib.sha256(data).hexdigest() != document["arrays"]["sha256"]:
-        raise ForensicsError(f"The result arrays beside {source} were changed since the case was saved.")
-    arrays = np.load(io.BytesIO(data), allow_pickle=False)
-    results = []
-    for i, entry in enumerate(document["results"]):
-        extra_maps = {name: arrays[f"r{i}_extra{j}"] for j, name in enumerate(entry["extra_maps"])}
-        result = Result(detector_id=entry["detector_id"], heatmap=arrays[f"r{i}_heatmap"], score=entry["score"],
-                        threshold=entry["detector_threshold"], mask=arrays[f"r{i}_mask"], extra_maps=extra_maps,
-                        extra=entry["extra"], timings=entry["timings"], device=entry["device"],
-                        provenance=entry["provenance"])
-        results.append((result, float(entry["threshold"])))
-    return CaseFile(image_path=Path(document["image_path"]), image_sha256=document["image_sha256"],
-                    case=CaseInfo(**document["case"]), results=results, rois=rois_from_dict(document["rois"]),
-                    view=dict(document.get("view", {})))
+class _SaveWorker(QObject):
+    """Runs one save on the thread it is moved to; reports progress, then ``done`` or ``failed``."""
+
+    progress = Signal(float, str)
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, folder: Path, case: Case, include_extra_maps: bool) -> None:
+        super().__init__()
+        self.folder, self.case, self.include_extra_maps = folder, case, include_extra_maps
+
+    @Slot()
+    def run(self) -> None:
+        """Save; never raises (errors become ``failed``)."""
+        try:
+            written = save_case(self.folder, self.case, self.include_extra_maps, self.progress.emit)
+        except (ForensicsError, OSError) as exc:
+            self.failed.emit(str(exc))
+        else:
+            self.done.emit(written)
+
+
+class _Receiver(QObject):
+    """Lives on the GUI thread, so that the worker's signals reach it queued (never from the worker thread)."""
+
+    def __init__(self, dialog: QProgressDialog, loop: QEventLoop) -> None:
+        super().__init__()
+        self.dialog, self.loop, self.outcome = dialog, loop, {}
+
+    @Slot(float, str)
+    def progress(self, fraction: float, message: str) -> None:
+        """Move the bar."""
+        self.dialog.setValue(int(fraction * 1000))
+        self.dialog.setLabelText(message)
+
+    @Slot(object)
+    def done(self, path: object) -> None:
+        """Remember the written path and stop waiting."""
+        self.outcome["path"] = path
+        self.loop.quit()
+
+    @Slot(str)
+    def failed(self, message: str) -> None:
+        """Remember the message and stop waiting."""
+        self.outcome["error"] = message
+        self.loop.quit()
+
+
+def save_case_with_progress(parent: QWidget | None, folder: Path, case: Case, include_extra_maps: bool = True) -> Path:
+    """Save ``case`` into ``folder`` on a worker thread, showing progress; raises ``ForensicsError`` on failure.
+
+    The GUI thread runs a local event loop meanwhile (the window repaints, the bar moves); the
+    worker's signals are queued to it, so the loop is left only after the save has ended.
+    """
+    dialog = QProgressDialog("Saving the case…", "", 0, 1000, parent)
+    dialog.setWindowTitle("Saving the case")
+    dialog.setCancelButton(None)  # a half-written case is never left: the save is atomic, not cancellable
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(300)
+    loop = QEventLoop()
+    receiver = _Receiver(dialog, loop)
+    thread = QThread()
+    worker = _SaveWorker(folder, case, include_extra_maps)
+    worker.moveToThread(thread)
+    worker.progress.connect(receiver.progress)
+    worker.done.connect(receiver.done)
+    worker.failed.connect(receiver.failed)
+    thread.started.connect(worker.run)
+    thread.start()
+    loop.exec()
+    thread.quit()
+    thread.wait()
+    dialog.close()
+    if "error" in receiver.outcome:
+        raise ForensicsError(str(receiver.outcome["error"]))
+    return Path(str(receiver.outcome["path"]))

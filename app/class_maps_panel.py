@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from forensics_core.detectors.base import Result
+from forensics_core.detectors.base import ClassMapSummary, Result
 from forensics_core.postprocess import histogram, otsu_threshold
 
 from app.display_data import quantise
@@ -40,30 +40,28 @@ def thumbnail(values: np.ndarray) -> np.ndarray:
 def class_maps(result: Result) -> list[ClassMap]:
     """The maps to show for ``result``.
 
-    When the detector names its classes (``extra["classes"]``) and gives ``filtered/<class>``
-    maps, those are shown with the histogram and Otsu threshold the detector computed at full
-    resolution (``extra["per_class"]``), and whether the class was kept as bimodal. Otherwise
-    every extra map is shown with a histogram and Otsu threshold of its thumbnail.
+    When the detector summarised per-class maps (``result.per_class``), each class's map is shown
+    with the histogram and Otsu threshold the detector computed at full resolution, and whether
+    it was kept as bimodal. Otherwise every extra map is shown with a histogram and Otsu
+    threshold of its thumbnail.
     """
-    classes = [c for c in result.extra.get("classes", []) if f"filtered/{c}" in result.extra_maps]
-    per_class = result.extra.get("per_class", {})
+    summaries = {name: s for name, s in result.per_class.items() if s.map_name in result.extra_maps}
+    if summaries:
+        return [_summarised_map(summary, thumbnail(result.extra_maps[summary.map_name]))
+                for summary in summaries.values()]
     maps = []
-    for name in classes or sorted(result.extra_maps):
-        key = f"filtered/{name}" if classes else name
-        small = thumbnail(result.extra_maps[key])
-        info = per_class.get(name, {}) if classes else {}
-        if "histogram" in info and "otsu_threshold" in info:
-            counts = np.asarray(info["histogram"]["counts"], np.float64)
-            edges = np.asarray(info["histogram"]["edges"], np.float64)
-            otsu = float(info["otsu_threshold"])
-        else:
-            counts, edges = histogram(small, bins=48)
-            otsu = otsu_threshold(small)
-        title = key
-        if "kept" in info:
-            title += " · kept (bimodal)" if info["kept"] else " · not bimodal"
-        maps.append(ClassMap(title, small, counts, edges, otsu))
+    for name in sorted(result.extra_maps):
+        small = thumbnail(result.extra_maps[name])
+        counts, edges = histogram(small, bins=48)
+        maps.append(ClassMap(name, small, counts, edges, otsu_threshold(small)))
     return maps
+
+
+def _summarised_map(summary: ClassMapSummary, small: np.ndarray) -> ClassMap:
+    """A per-class map (``small``: its thumbnail) with the detector's own histogram, threshold and keep decision."""
+    title = summary.map_name + (" · kept (bimodal)" if summary.kept else " · not bimodal")
+    return ClassMap(title, small, np.asarray(summary.counts, np.float64), np.asarray(summary.edges, np.float64),
+                    summary.otsu_threshold)
 
 
 class ClassMapsPanel(QWidget):

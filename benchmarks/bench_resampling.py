@@ -32,8 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -52,10 +52,9 @@ from forensics_core.features.resampling import (
     iter_feature_strips,
     laplacian_residual,
 )
-from forensics_core.models.resampling_mlp import ResamplingMLP
+from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES, ResamplingMLP
 from forensics_core.synth.benchmark import VALIDATION_SEED, resampled_splices
 from forensics_core.synth.data import find_data_root, load_photo, photo_split
-from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
 
 SUBSET = 256
 RUNS = 3
@@ -131,11 +130,10 @@ def bench_analysis(evidence: Evidence) -> None:
         started = time.perf_counter()
         result = detector.run(evidence)
         times.append(time.perf_counter() - started)
-    kept = result.extra["kept_classes"]
+    kept = [name for name, summary in result.per_class.items() if summary.kept]
     started = time.perf_counter()
-    for name in RESAMPLING_CLASSES:
-        filtered = result.extra_maps[f"filtered/{name}"]
-        postprocess.random_walker_segment(filtered, result.extra["per_class"][name]["otsu_threshold"],
+    for summary in result.per_class.values():
+        postprocess.random_walker_segment(result.extra_maps[summary.map_name], summary.otsu_threshold,
                                           max_side=RANDOM_WALKER_SIDE)
     walker_all = time.perf_counter() - started
     print(f"(b) whole analysis of {evidence.width}x{evidence.height} ({evidence.path.name}), {weights}")

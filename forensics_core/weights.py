@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +53,11 @@ def read_manifest(folder: Path | None = None) -> dict[str, Any]:
     path = (folder or weights_dir()) / MANIFEST_NAME
     if not path.exists():
         return {"format": MANIFEST_FORMAT, "models": {}}
+    if not path.is_file():
+        raise WeightsError(f"The weights manifest {path} is not a regular file.")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8 or JSON
         raise WeightsError(f"The weights manifest {path} cannot be read: {exc}") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
         raise WeightsError(f"The weights manifest {path} has no 'models' table.")
@@ -62,25 +65,111 @@ def read_manifest(folder: Path | None = None) -> dict[str, Any]:
 
 
 def manifest_entry(key: str, folder: Path | None = None) -> dict[str, Any] | None:
-    """The manifest entry for ``key`` (``"<detector>/<name>"``), or None."""
-    return read_manifest(folder)["models"].get(key)
+    """The manifest entry for ``key`` (``"<detector>/<name>"``), or None when it has none.
+
+    Raises :class:`WeightsError` when the manifest cannot be read or the entry is malformed
+    (no ``file`` or ``sha256`` string).
+    """
+    entry = read_manifest(folder)["models"].get(key)
+    if entry is None:
+        return None
+    manifest = (folder or weights_dir()) / MANIFEST_NAME
+    if not isinstance(entry, dict):
+        raise WeightsError(f"The entry '{key}' of the weights manifest {manifest} is not a table.")
+    for name in ("file", "sha256"):
+        if not isinstance(entry.get(name), str) or not entry[name]:
+            raise WeightsError(f"The entry '{key}' of the weights manifest {manifest} has no '{name}' text.")
+    return entry
 
 
-def has_weights(key: str, folder: Path | None = None) -> bool:
-    """True when ``key`` is in the manifest and its file exists (the hash is checked on load)."""
+def weights_file(key: str, entry: dict[str, Any], folder: Path | None = None) -> Path:
+    """The file of manifest ``entry``, which must lie inside ``folder``.
+
+    A manifest passed between examiners is not trusted to point anywhere else: an absolute
+    path, a ``..`` step or a link leading out of the folder is refused with
+    :class:`WeightsError`.
+    """
+    folder = folder or weights_dir()
+    relative = Path(entry["file"])
+    root = folder.resolve()
+    path = (folder / relative).resolve()
+    if relative.is_absolute() or ".." in relative.parts or not path.is_relative_to(root):
+        raise WeightsError(
+            f"The weights manifest {folder / MANIFEST_NAME} points '{key}' to {entry['file']!r}, outside "
+            f"the weights folder {root}; it was not followed.")
+    return folder / relative
+
+
+#: SHA-256 checks already done in this process: (path, size, mtime in ns, expected SHA-256) -> match.
+_verified: dict[tuple[str, int, int, str], bool] = {}
+
+
+@dataclass(frozen=True)
+class WeightsProblem:
+    """Why the weights of ``key`` cannot be used.
+
+    ``untrained`` is True when there are simply none (no manifest, or no entry for the key),
+    False when weights exist but are broken (corrupt manifest, file missing, outside the folder,
+    changed since the manifest was written).
+    """
+
+    key: str
+    message: str
+    untrained: bool
+
+
+def weights_problem(key: str, folder: Path | None = None) -> WeightsProblem | None:
+    """What is wrong with the weights of ``key``; None when they can be used.
+
+    Checks the manifest (readable, entry present and well formed), the file (inside the
+    folder, present, a regular file) and its SHA-256. A file's hash is computed once per
+    process for a given size and modification time (:data:`_verified`), so asking again is
+    cheap; :func:`load_weights` still hashes the bytes it actually parses.
+    """
     folder = folder or weights_dir()
     try:
         entry = manifest_entry(key, folder)
-    except WeightsError:
-        return False
-    return entry is not None and (folder / entry["file"]).is_file()
+        if entry is None:
+            return WeightsProblem(key, f"no weights '{key}' in {folder / MANIFEST_NAME}", untrained=True)
+        path = weights_file(key, entry, folder)
+    except WeightsError as exc:
+        return WeightsProblem(key, str(exc).rstrip("."), untrained=False)
+    try:
+        status = path.stat()
+        if not path.is_file():
+            return WeightsProblem(key, f"the weights file of '{key}' ({path}) is not a regular file", False)
+        cache_key = (str(path.resolve()), status.st_size, status.st_mtime_ns, entry["sha256"])
+        if cache_key not in _verified:
+            _verified[cache_key] = _sha256_of(path) == entry["sha256"]
+    except OSError as exc:
+        return WeightsProblem(key, f"the weights file of '{key}' is missing or unreadable ({path}: "
+                                   f"{exc.strerror})", untrained=False)
+    if not _verified[cache_key]:
+        return WeightsProblem(key, f"the weights file {path} does not match its manifest entry '{key}' "
+                                   "(SHA-256 differs): it was changed or corrupted", untrained=False)
+    return None
+
+
+def _sha256_of(path: Path) -> str:
+    """SHA-256 of the file at ``path``, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def has_weights(key: str, folder: Path | None = None) -> bool:
+    """True when the weights of ``key`` are usable (:func:`weights_problem` finds nothing wrong)."""
+    return weights_problem(key, folder) is None
 
 
 def load_weights(key: str, folder: Path | None = None) -> tuple[dict[str, torch.Tensor], str]:
     """Load the tensors of ``key`` after checking the file's SHA-256 against the manifest.
 
     Returns the state dict and the file's SHA-256. Raises :class:`WeightsError` with a clear
-    message when the entry or file is missing, the hash differs, or the file is not safetensors.
+    message when the manifest or entry is missing or malformed, the file lies outside the
+    weights folder or is missing, the hash differs, or the file is not safetensors.
     """
     folder = folder or weights_dir()
     entry = manifest_entry(key, folder)
@@ -89,7 +178,7 @@ def load_weights(key: str, folder: Path | None = None) -> tuple[dict[str, torch.
             f"No trained weights '{key}' in {folder / MANIFEST_NAME}: this model is not trained. "
             f"Train it with 'tamper-workbench train' or import a weights file."
         )
-    path = folder / entry["file"]
+    path = weights_file(key, entry, folder)
     return load_verified_file(path, entry["sha256"], label=key), entry["sha256"]
 
 
@@ -99,6 +188,8 @@ def load_verified_file(path: Path, expected_sha256: str, label: str = "") -> dic
     from safetensors.torch import load as load_safetensors_bytes  # imports torch: only when weights load
 
     name = label or path.name
+    if path.exists() and not path.is_file():
+        raise WeightsError(f"The weights file for '{name}' ({path}) is not a regular file; it was not read.")
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -324,14 +324,15 @@ def test_per_class_maps_grid(qtbot, window):
 
 def test_per_class_maps_use_the_detectors_histograms(window):
     from app.class_maps_panel import class_maps
-    from forensics_core.detectors.base import Result
+    from forensics_core.detectors.base import ClassMapSummary, Result
 
     classes = ["upsampling", "rotation_cw"]
     maps = {f"{kind}/{c}": np.full((96, 128), 0.25, np.float32) for c in classes for kind in ("raw", "filtered")}
-    per_class = {c: {"histogram": {"counts": [1, 2], "edges": [0.0, 0.5, 1.0]}, "otsu_threshold": 0.4,
-                     "kept": c == "upsampling"} for c in classes}
+    per_class = {c: ClassMapSummary(map_name=f"filtered/{c}", counts=(1, 2), edges=(0.0, 0.5, 1.0), otsu_threshold=0.4,
+                                    bimodality=0.5, kept=c == "upsampling", confidence=None, mean_probability=0.25)
+                 for c in classes}
     result = Result("resampling", maps["filtered/upsampling"], 0.5, 0.5, np.zeros((96, 128), bool),
-                    extra_maps=maps, extra={"classes": classes, "per_class": per_class})
+                    extra_maps=maps, per_class=per_class)
     shown = class_maps(result)
     assert [m.title for m in shown] == ["filtered/upsampling · kept (bimodal)", "filtered/rotation_cw · not bimodal"]
     assert shown[0].otsu == 0.4 and list(shown[0].counts) == [1, 2]

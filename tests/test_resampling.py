@@ -34,9 +34,8 @@ from forensics_core.features.resampling import (
     reorient_features,
 )
 from forensics_core.models.resampling_lstm import ResamplingLSTM
-from forensics_core.models.resampling_mlp import ResamplingMLP
+from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES, ResamplingMLP
 from forensics_core.synth.data import find_data_root
-from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
 from tests.planted import noisy_image_with_planted_region, write_png
 
 
@@ -179,13 +178,14 @@ def test_detector_contract_with_injected_models(planted_image):
     assert result.heatmap.dtype == np.float32 and 0.0 <= result.heatmap.min() <= result.heatmap.max() <= 1.0
     assert set(result.extra_maps) == {f"{kind}/{name}" for kind in ("raw", "filtered") for name in RESAMPLING_CLASSES}
     assert all(m.shape == truth.shape for m in result.extra_maps.values())
-    per_class = result.extra["per_class"]
-    assert set(per_class) == set(RESAMPLING_CLASSES)
-    assert all(len(c["histogram"]["counts"]) + 1 == len(c["histogram"]["edges"]) for c in per_class.values())
+    assert list(result.per_class) == list(RESAMPLING_CLASSES)
+    assert all(len(c.counts) + 1 == len(c.edges) and c.map_name in result.extra_maps
+               for c in result.per_class.values())
+    assert result.summary()["per_class"]["shearing"]["histogram"]["counts"] == list(result.per_class["shearing"].counts)
     assert len(calls) >= 3 and calls[-1] == 1.0
     # Every stand-in flags the noisier rectangle: all maps bimodal, the mask covers the rectangle
     # (widened by up to half a 64-pixel patch), the heatmap ranks its pixels first.
-    assert result.extra["kept_classes"] == list(RESAMPLING_CLASSES)
+    assert all(c.kept and c.confidence is not None for c in result.per_class.values())
     hits = (result.mask & truth).sum()
     assert hits / truth.sum() > 0.9 and hits / result.mask.sum() > 0.4 and result.score > 0.3
     assert metrics.pixel_auc(result.heatmap, truth) > 0.95

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES
 from forensics_core.synth import data, manipulations, postprocessing, shapes, transforms
 from forensics_core.synth.datasets import FORGERY_KINDS, ForgeryDataset, ResamplingPatchDataset
-from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES, resampling_patch
+from forensics_core.synth.resampling_patches import resampling_patch
 
 shared = pytest.mark.shared
 

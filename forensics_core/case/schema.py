@@ -211,11 +211,17 @@ MAPS = Obj({
     "height": Int(1, 1_000_000), "width": Int(1, 1_000_000),
     "heatmap": Str(choices=("float16",)), "extra_maps": List(MAP_SCALE, 256),
 })
+#: ``Result.per_class`` (:class:`forensics_core.detectors.base.ClassMapSummary.to_json` of each class).
+CLASS_SUMMARY = Obj({
+    "map": Str(200), "histogram": Obj({"counts": List(Int(0, 10**12), 4_096), "edges": List(Num(), 4_097)}),
+    "otsu_threshold": Num(), "bimodality": Num(), "kept": Bool(), "confidence": Nullable(Num()),
+    "mean_probability": Num(),
+})
 RUN = Obj({
     "id": Str(64, IDENTIFIER), "detector_id": Str(64, IDENTIFIER), "score": Num(), "threshold": Num(0.0, 1.0),
     "detector_threshold": Num(0.0, 1.0), "extra": Json(), "timings": Dict(Num(0, 1e9)), "device": Str(100),
     "provenance": Json(), "maps": MAPS,
-})
+}, optional={"per_class": Dict(CLASS_SUMMARY, 64)})
 BOOKMARK = Obj({
     "caption": Str(2_000), "run_id": Nullable(Str(64, IDENTIFIER)), "mode": Str(choices=VIEW_MODES),
     "threshold": Num(0.0, 1.0), "opacity": Num(0.0, 1.0), "colormap": Str(40, IDENTIFIER),

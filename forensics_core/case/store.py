@@ -35,7 +35,7 @@ from forensics_core.case.maps import decode_maps, encode_maps
 from forensics_core.case.model import Bookmark, Case, CaseInfo, EvidenceEntry, Run, ViewSettings
 from forensics_core.case.safe_files import MAX_DOCUMENT_BYTES, MAX_MAPS_BYTES, inside_case, read_case_file
 from forensics_core.case.schema import CaseFormatError, validate_case_document
-from forensics_core.detectors.base import Result
+from forensics_core.detectors.base import ClassMapSummary, Result
 from forensics_core.errors import EvidenceError, ForensicsError
 from forensics_core.evidence.hashing import sha256_file
 from forensics_core.roi import geometry_from_dict, geometry_to_dict, Roi
@@ -79,6 +79,7 @@ def _run_to_json(run: Run) -> dict[str, Any]:
             "threshold": float(run.threshold), "detector_threshold": float(result.threshold),
             "extra": result.extra, "timings": result.timings, "device": result.device,
             "provenance": result.provenance,
+            "per_class": {name: summary.to_json() for name, summary in result.per_class.items()},
             "maps": {"file": file_name, "sha256": sha256, "height": int(height), "width": int(width),
                      "heatmap": "float16", "extra_maps": scales}}
 
@@ -260,8 +261,15 @@ def _run_from_json(folder: Path, data: dict[str, Any]) -> Run:
     result = Result(detector_id=data["detector_id"], heatmap=stored.heatmap, score=data["score"],
                     threshold=data["detector_threshold"], mask=stored.mask, extra_maps=stored.extra_maps,
                     extra=data["extra"], timings=data["timings"], device=data["device"],
-                    provenance=data["provenance"])
+                    provenance=data["provenance"], per_class=_per_class_from_json(data.get("per_class", {})))
     return Run(result, data["threshold"], data["id"], (maps["file"], maps["sha256"], maps["extra_maps"]))
+
+
+def _per_class_from_json(data: dict[str, Any]) -> dict[str, ClassMapSummary]:
+    try:
+        return {name: ClassMapSummary.from_json(entry) for name, entry in data.items()}
+    except ValueError as exc:
+        raise CaseFormatError(f"A run's per-class summary cannot be read: {exc}.") from None
 
 
 def _roi_from_json(data: dict[str, Any]) -> Roi:

@@ -21,9 +21,12 @@ from forensics_core import __version__
 from forensics_core.errors import Cancelled, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     import torch
 
     from forensics_core.evidence import Evidence
+    from forensics_core.weights import WeightsProblem
 
 ProgressCallback = Callable[[float, str], None]
 CancelCheck = Callable[[], bool]
@@ -93,13 +96,65 @@ class Parameter:
         }
 
 
+@dataclass(frozen=True)
+class ClassMapSummary:
+    """How one per-class map of a result was post-processed (the resampling detector's six classes).
+
+    ``map_name`` names the map in ``Result.extra_maps``; ``counts`` and ``edges`` are its
+    histogram (``len(edges) == len(counts) + 1``), computed at full resolution;
+    ``otsu_threshold`` is Otsu's threshold of the map, ``bimodality`` the detector's bimodality
+    figure and ``kept`` whether the map passed the bimodality test and was segmented;
+    ``confidence`` is the kept map's localisation confidence (None when it was not segmented)
+    and ``mean_probability`` the map's mean before filtering.
+    """
+
+    map_name: str
+    counts: tuple[int, ...]
+    edges: tuple[float, ...]
+    otsu_threshold: float
+    bimodality: float
+    kept: bool
+    confidence: float | None
+    mean_probability: float
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (the layout of ``result.json``'s ``per_class`` entries)."""
+        return {
+            "map": self.map_name,
+            "histogram": {"counts": list(self.counts), "edges": list(self.edges)},
+            "otsu_threshold": self.otsu_threshold,
+            "bimodality": self.bimodality,
+            "kept": self.kept,
+            "confidence": self.confidence,
+            "mean_probability": self.mean_probability,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ClassMapSummary":
+        """The summary written by :meth:`to_json`; ``ValueError`` names what is malformed."""
+        try:
+            counts = tuple(int(c) for c in data["histogram"]["counts"])
+            edges = tuple(float(e) for e in data["histogram"]["edges"])
+            confidence = data["confidence"]
+            summary = cls(map_name=str(data["map"]), counts=counts, edges=edges,
+                          otsu_threshold=float(data["otsu_threshold"]), bimodality=float(data["bimodality"]),
+                          kept=bool(data["kept"]), confidence=None if confidence is None else float(confidence),
+                          mean_probability=float(data["mean_probability"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed per-class summary ({type(exc).__name__}: {exc})") from None
+        if len(edges) != len(counts) + 1:
+            raise ValueError("malformed per-class summary: the histogram needs one more edge than counts")
+        return summary
+
+
 @dataclass
 class Result:
     """What a detector run produces.
 
     ``heatmap`` is float32, HxW at the image's full resolution, in [0, 1], 1 = manipulated.
     ``extra_maps`` holds further named HxW maps (for example one per resampling class);
-    ``extra`` holds JSON-ready figures (histograms, thresholds, per-class scores).
+    ``per_class`` the post-processing of per-class maps, {class name: summary}, in class order
+    (empty for detectors without classes); ``extra`` holds further JSON-ready figures.
     """
 
     detector_id: str
@@ -112,6 +167,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     provenance: dict[str, Any] = field(default_factory=dict)
+    per_class: dict[str, ClassMapSummary] = field(default_factory=dict)
 
     def with_threshold(self, threshold: float) -> "Result":
         """A copy whose mask is ``heatmap >= threshold`` (the arrays other than the mask are shared)."""
@@ -126,6 +182,7 @@ class Result:
             timings=self.timings,
             device=self.device,
             provenance=self.provenance,
+            per_class=self.per_class,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -140,6 +197,7 @@ class Result:
             "masked_fraction": float(self.mask.mean()) if self.mask.size else 0.0,
             "extra_maps": sorted(self.extra_maps),
             "extra": self.extra,
+            "per_class": {name: summary.to_json() for name, summary in self.per_class.items()},
             "timings_s": self.timings,
             "device": self.device,
             "provenance": self.provenance,
@@ -161,6 +219,7 @@ class Analysis:
     extra_maps: Mapping[str, np.ndarray] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     weights_sha256: Mapping[str, str] = field(default_factory=dict)
+    per_class: Mapping[str, ClassMapSummary] = field(default_factory=dict)
 
 
 class ProgressReporter:
@@ -214,8 +273,49 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+@dataclass(frozen=True)
+class WeightsSet:
+    """Weights a detector can run with: manifest keys in the shipped or the user's weights folder."""
+
+    name: str
+    keys: tuple[str, ...]
+    #: True for weights the user imported (:func:`forensics_core.weights.user_weights_dir`).
+    user: bool = False
+
+    def folder(self) -> "Path":
+        """The weights folder holding this set's manifest."""
+        from forensics_core.weights import user_weights_dir, weights_dir
+
+        return user_weights_dir() if self.user else weights_dir()
+
+    def problem(self) -> "WeightsProblem | None":
+        """The first reason one of the set's files cannot be used, or None when all can."""
+        from forensics_core.weights import weights_problem
+
+        folder = self.folder()
+        for key in self.keys:
+            problem = weights_problem(key, folder)
+            if problem is not None:
+                return problem
+        return None
+
+
+def _first_detail(error: Exception) -> str:
+    """The first specific line of ``error`` (PyTorch lists one mismatch a line after a heading), and
+    how many more there are."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    details = lines[1:] or lines
+    return details[0].rstrip(".") + (f" (and {len(details) - 1} more)" if len(details) > 1 else "")
+
+
 class Detector(ABC):
-    """Base class of every detector in the registry (see :mod:`forensics_core.detectors`)."""
+    """Base class of every detector in the registry (see :mod:`forensics_core.detectors`).
+
+    Learned detectors declare the manifest keys they need (``weights_keys``) and implement
+    :meth:`build_model`; the base class checks the weights (:meth:`is_trained`, each file hashed
+    once per process), loads them verified (:meth:`load_model`) and words the status and the
+    refusal to run without them.
+    """
 
     id: str = ""
     display_name: str = ""
@@ -230,7 +330,7 @@ class Detector(ABC):
     needs_weights: bool = True
     #: True for pipeline-proving baselines that are not one of the seed methods.
     is_baseline: bool = False
-    #: Manifest keys of the shipped weights, for the training summary shown to people.
+    #: Manifest keys of the shipped weights the model is built from (all are needed).
     weights_keys: tuple[str, ...] = ()
     #: Peak working set of a run per pixel of the picture, in bytes (see :mod:`forensics_core.memory`).
     #: The default is deliberately generous; detectors that measured their own set it lower.
@@ -238,20 +338,85 @@ class Detector(ABC):
     #: Working set of a run that does not grow with the picture (networks, buffers), in bytes.
     working_bytes_fixed: int = 256 << 20
 
+    def __init__(self, model: Any = None) -> None:
+        """``model`` (what :meth:`build_model` returns) replaces the stored weights, for tests and
+        benchmarks only."""
+        self._injected_model = model
+
+    # ---- weights --------------------------------------------------------------------------
+    def weights_sets(self) -> tuple[WeightsSet, ...]:
+        """The weights this detector can run with, preferred first (default: the shipped keys)."""
+        return (WeightsSet("shipped", self.weights_keys),) if self.needs_weights else ()
+
+    def choose_weights(self, params: Mapping[str, Any]) -> WeightsSet:
+        """The weights set a run with ``params`` uses (default: the first)."""
+        return self.weights_sets()[0]
+
+    def build_model(self, states: "Mapping[str, dict[str, torch.Tensor]]") -> Any:
+        """The model built from the verified state dicts of a weights set, {manifest key: state}."""
+        raise NotImplementedError(f"{type(self).__name__} does not build a model")
+
+    def load_model(self, params: Mapping[str, Any] | None = None) -> "tuple[Any, dict[str, str]]":
+        """The model for ``params`` and the SHA-256 of each weights file (empty for an injected model).
+
+        Raises :class:`~forensics_core.errors.WeightsError` saying what is wrong when the weights
+        are missing, unusable, or do not fit the model: a detector never runs with random weights.
+        """
+        from forensics_core.errors import WeightsError
+        from forensics_core.weights import load_weights
+
+        if self._injected_model is not None:
+            return self._injected_model, {}
+        chosen = self.choose_weights(params or {})
+        problem = chosen.problem()
+        if problem is not None:
+            raise WeightsError(self._refusal(problem))
+        states, hashes = {}, {}
+        for key in chosen.keys:
+            states[key], hashes[key] = load_weights(key, chosen.folder())
+        try:
+            return self.build_model(states), hashes
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise WeightsError(
+                f"The weights {', '.join(chosen.keys)} do not fit the {self.display_name} model (tensor "
+                f"names or shapes differ: trained for another version of it?): {_first_detail(exc)}") from None
+
+    def _refusal(self, problem: "WeightsProblem") -> str:
+        """Why the detector cannot run, and what to do."""
+        if problem.untrained:
+            return (f"{self.display_name} is not trained: {problem.message}. Train it with "
+                    f"'tamper-workbench train {self.id}' or import trained weights; it never runs with "
+                    "random weights.")
+        return f"The weights of {self.display_name} cannot be used: {problem.message}."
+
     # ---- declared state -------------------------------------------------------------------
     def is_trained(self) -> bool:
-        """True when every weights file this detector needs is present and listed in the manifest."""
-        return not self.needs_weights
+        """True when the detector can run: hand-crafted, given a model, or one weights set is usable.
+
+        Each weights file is hashed once per process for a given size and modification time.
+        """
+        if not self.needs_weights or self._injected_model is not None:
+            return True
+        return any(weights.problem() is None for weights in self.weights_sets())
 
     def training_status(self) -> str:
-        """One line for people: trained, hand-crafted, or untrained and why."""
-        if not self.needs_weights:
-            return "hand-crafted (no learned weights)"
-        if not self.is_trained():
-            return "NOT TRAINED: no weights in weights/"
+        """One line for people: trained (how far), hand-crafted, or untrained or broken and why."""
         from forensics_core.weights import describe_training
 
-        return f"trained: {describe_training(self.weights_keys)}" if self.weights_keys else "trained"
+        if not self.needs_weights:
+            return "hand-crafted (no learned weights)"
+        if self._injected_model is not None:
+            return "trained (model given in code)"
+        sets = self.weights_sets()
+        usable = [weights for weights in sets if weights.problem() is None]
+        if not usable:
+            problem = sets[0].problem()
+            assert problem is not None
+            if problem.untrained:
+                return f"NOT TRAINED: {problem.message} (train with 'tamper-workbench train {self.id}')"
+            return f"WEIGHTS UNUSABLE: {problem.message}"
+        text = f"trained: {describe_training(usable[0].keys, usable[0].folder())}"
+        return text + (f" (weights: {', '.join(w.name for w in usable)})" if len(sets) > 1 else "")
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description for ``tamper-workbench detectors`` and the GUI."""
@@ -352,6 +517,7 @@ class Detector(ABC):
             mask=mask.astype(bool, copy=False),
             extra_maps=dict(analysis.extra_maps),
             extra=dict(analysis.extra),
+            per_class=dict(analysis.per_class),
             timings={"analysis": elapsed},
             device=str(torch_device),
             provenance={
@@ -370,48 +536,13 @@ class Detector(ABC):
 
 
 class SingleModelDetector(Detector):
-    """A detector with one learned network stored under one manifest key.
-
-    Subclasses set ``weights_key`` (via ``weights_keys = (key,)``) and ``model_class`` (built
-    with no arguments, then loaded from the verified safetensors). A model passed to the
-    constructor replaces the stored weights, for tests and benchmarks only. Without weights the
-    detector refuses to run: it never runs with random weights.
-    """
+    """A detector with one learned network under one manifest key, built by ``model_class()``."""
 
     model_class: type = object
 
-    def __init__(self, model: "torch.nn.Module | None" = None) -> None:
-        self._model = model
-
-    @property
-    def weights_key(self) -> str:
-        """The manifest key of the network's weights."""
-        return self.weights_keys[0]
-
-    def is_trained(self) -> bool:
-        """True when the weights are in the manifest (or a model was given)."""
-        from forensics_core.weights import has_weights
-
-        return self._model is not None or has_weights(self.weights_key)
-
-    def training_status(self) -> str:
-        """Trained (with the manifest's summary), or how to train it."""
-        if self.is_trained():
-            return super().training_status()
-        return f"NOT TRAINED: no weights '{self.weights_key}' (train with 'tamper-workbench train {self.id}')"
-
-    def load_model(self) -> "tuple[torch.nn.Module, dict[str, str]]":
-        """The network and the SHA-256 of its weights (empty for an injected model)."""
-        from forensics_core.errors import ForensicsError
-        from forensics_core.weights import has_weights, load_weights
-
-        if self._model is not None:
-            return self._model, {}
-        if not has_weights(self.weights_key):
-            raise ForensicsError(
-                f"{self.display_name} is not trained: no weights '{self.weights_key}' in the weights "
-                f"manifest. Train it with 'tamper-workbench train {self.id}'; it never runs with random weights.")
-        state, sha256 = load_weights(self.weights_key)
+    def build_model(self, states: "Mapping[str, dict[str, torch.Tensor]]") -> "torch.nn.Module":
+        """``model_class()`` loaded (strictly) from the state of the only weights key."""
+        (state,) = states.values()
         model = self.model_class()
         model.load_state_dict(state)
-        return model, {self.weights_key: sha256}
+        return model

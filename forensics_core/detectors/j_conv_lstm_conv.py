@@ -47,6 +47,15 @@ class JConvLSTMConvDetector(SingleModelDetector):
         "between manipulated and authentic pixels; the patch label times the smoothed patch mask, "
         "averaged over a sliding window, is the heatmap."
     )
+    limitations = (
+        "It sees 64x64 windows one at a time: a region larger than a window is found only through its "
+        "boundary, and its interior can stay dark.",
+        "It learned manipulation boundaries from synthetic forgeries; a carefully blended or feathered "
+        "edge, or content unlike its training (text, graphics), may not be recognised.",
+        "Recompressing or resizing the whole picture after the edit weakens the traces it relies on.",
+        "Weights trained here come from a short run on synthetic forgeries (measured accuracy in "
+        "benchmarks/RESULTS.md); without them it refuses to run.",
+    )
     parameters = (
         Parameter("stride", int, 32, "Stride (px)",
                   "Distance between 64x64 windows; smaller is finer and slower (time ~ 1/stride^2).",

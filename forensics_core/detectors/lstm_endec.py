@@ -99,6 +99,17 @@ class LSTMEnDecDetector(SingleModelDetector):
         "convolutional encoder-decoder; segments manipulated regions of a 256x256 view of the image "
         "(resize) or of full-resolution 256x256 windows (tiled, keeps resampling traces)."
     )
+    limitations = (
+        "In the default 'resize' mode the whole picture is shrunk to 256x256: the resampling traces its "
+        "LSTM branch looks for are averaged away, and regions smaller than a few percent of the frame "
+        "are lost.",
+        "It learned what manipulation looks like from the synthetic splices, copy-moves, removals and "
+        "enhancements it was trained on; content unlike that training (text, graphics, screenshots, very "
+        "dark or saturated areas) gives unpredictable answers.",
+        "Recompressing or resizing the whole picture after the edit weakens the traces it relies on.",
+        "The shipped weights come from a short CPU training run; their measured accuracy is in "
+        "benchmarks/RESULTS.md.",
+    )
     parameters = (
         Parameter("mode", str, "resize", "Mode",
                   "resize: whole image to 256x256 as in the paper (fast, loses resampling traces); "

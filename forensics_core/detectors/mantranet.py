@@ -28,12 +28,11 @@ import numpy as np
 import torch
 
 from forensics_core.detectors import register_detector
-from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
-from forensics_core.errors import ForensicsError
+from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter, WeightsSet
 from forensics_core.evidence import Evidence
 from forensics_core.models.mantranet import FeatureExtractor, ManTraNet, predict_tiled
 from forensics_core.models.mantranet_keras_import import AUTHORS_KEY
-from forensics_core.weights import has_weights, load_weights, user_weights_dir
+from forensics_core.weights import WeightsProblem
 
 #: Manifest key of the weights trained here (``tamper-workbench train mantranet``).
 SHIPPED_KEY = "mantranet/ptrain-ours"
@@ -42,10 +41,9 @@ SCORE_PERCENTILE = 99.0
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
-def _available(choice: str) -> bool:
-    if choice == "shipped":
-        return has_weights(SHIPPED_KEY)
-    return has_weights(AUTHORS_KEY, user_weights_dir())
+#: The two weights sets: trained here (shipped) and the authors' file imported by the user.
+SHIPPED = WeightsSet("shipped", (SHIPPED_KEY,))
+AUTHORS = WeightsSet("authors", (AUTHORS_KEY,), user=True)
 
 
 @register_detector
@@ -61,6 +59,16 @@ class ManTraNetDetector(Detector):
     description = (
         "Learned manipulation-trace features (SRM, Bayar and plain filters, VGG-style) compared with "
         "their local and global means by a ConvLSTM; highlights regions whose traces are anomalous."
+    )
+    limitations = (
+        "Its heatmap marks traces that are anomalous with respect to the rest of the picture: a "
+        "manipulation that covers most of the frame becomes the norm and is not marked.",
+        "Heavy recompression, resizing or noise added to the whole picture after the edit hides the "
+        "manipulation traces it compares.",
+        "Weights trained here learned from synthetic forgeries only, with far less training than the "
+        "authors' (measured accuracy in benchmarks/RESULTS.md); the authors' own file must be imported "
+        "by the user.",
+        "Saturated, very dark or flat areas have few traces and can be marked as anomalous.",
     )
     parameters = (
         Parameter("weights", str, "auto", "Weights",
@@ -78,47 +86,36 @@ class ManTraNetDetector(Detector):
                   choices=tuple(AUTOCAST_DTYPES)),
     )
 
-    def __init__(self, model: ManTraNet | None = None) -> None:
-        """``model`` replaces the stored weights, for tests only."""
-        self._model = model
+    def weights_sets(self) -> tuple[WeightsSet, ...]:
+        """The weights trained here, and the authors' when the user imported them."""
+        return (SHIPPED, AUTHORS)
 
-    def is_trained(self) -> bool:
-        """True when the shipped or the imported weights are present."""
-        return self._model is not None or _available("shipped") or _available("authors")
-
-    def training_status(self) -> str:
-        """Which weights are available."""
-        found = [name for name in ("shipped", "authors") if _available(name)]
-        if self._model is not None or found:
-            return "trained" + (f" (weights: {', '.join(found)})" if found else "")
-        return ("NOT TRAINED: no weights in weights/ (train with 'tamper-workbench train mantranet') "
-                "and none imported ('tamper-workbench weights import-mantranet FILE')")
-
-    def _load(self, choice: str) -> tuple[ManTraNet, str, dict[str, str]]:
-        """The model for weights ``choice``, the choice resolved, and the weights' SHA-256."""
-        if self._model is not None:
-            return self._model, "test model", {}
+    def choose_weights(self, params: Mapping[str, Any]) -> WeightsSet:
+        """The set named by the ``weights`` parameter; ``auto``: the authors' when the user imported
+        them (broken imported weights are reported, not silently replaced by the shipped ones)."""
+        choice = params.get("weights", "auto")
         if choice == "auto":
-            choice = "authors" if _available("authors") else "shipped"
-        if not _available(choice):
-            if choice == "shipped":
-                raise ForensicsError(
-                    f"ManTra-Net is not trained: no weights '{SHIPPED_KEY}' in the weights manifest. "
-                    "Train it with 'tamper-workbench train mantranet', or import the authors' file with "
-                    "'tamper-workbench weights import-mantranet FILE' and choose weights=authors.")
-            raise ForensicsError(
-                f"No imported ManTra-Net weights in {user_weights_dir()}: convert the authors' "
-                "ManTraNet_Ptrain4.h5 with 'tamper-workbench weights import-mantranet FILE'.")
-        key, folder = (SHIPPED_KEY, None) if choice == "shipped" else (AUTHORS_KEY, user_weights_dir())
-        state, sha256 = load_weights(key, folder)
+            problem = AUTHORS.problem()
+            return AUTHORS if problem is None or not problem.untrained else SHIPPED
+        return AUTHORS if choice == "authors" else SHIPPED
+
+    def build_model(self, states: Mapping[str, dict[str, torch.Tensor]]) -> ManTraNet:
+        """ManTra-Net loaded (strictly) from the chosen set's only file."""
+        (state,) = states.values()
         model = ManTraNet()
         model.load_state_dict(state)
-        return model, choice, {key: sha256}
+        return model
+
+    def _refusal(self, problem: WeightsProblem) -> str:
+        """The base refusal, plus how to get the authors' weights."""
+        return (f"{super()._refusal(problem)} The authors' ManTraNet_Ptrain4.h5 can be imported with "
+                "'tamper-workbench weights import-mantranet FILE' (then weights=authors).")
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Tiled heatmap (sigmoid output) at full resolution; score = its 99th percentile."""
-        model, source, hashes = self._load(params["weights"])
+        model, hashes = self.load_model(params)
+        source = "test model" if not hashes else self.choose_weights(params).name
         reporter.update(0.02, f"Loaded ManTra-Net weights ({source})", force=True)
         # channels_last: about 9 % faster on this project's CPU (benchmarks/bench_mantranet.py).
         model = model.to(device=device, memory_format=torch.channels_last).eval()

@@ -53,6 +53,8 @@ class NoiseBaseline(Detector):
         "The Laplacian residual mixes noise with texture, so strongly textured or out-of-focus areas "
         "are flagged as readily as a spliced region.",
         "A region pasted from a photograph with the same noise level is invisible to it.",
+        "Recompressing, denoising or resizing the whole picture after the edit evens out the noise "
+        "levels it compares.",
     )
     needs_weights = False
     is_baseline = True

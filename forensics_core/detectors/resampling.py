@@ -65,6 +65,7 @@ contain it; the score is the largest cell value.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -77,21 +78,20 @@ from torch import nn
 from forensics_core import postprocess
 from forensics_core.anomaly import robust_mahalanobis, robust_standard_score
 from forensics_core.detectors import register_detector
-from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
+from forensics_core.detectors.base import Analysis, ClassMapSummary, Detector, Parameter, ProgressReporter
 from forensics_core.device import single_threaded_cpu
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.features.resampling import (
     BUNK_SPEC,
     ORIENTATIONS,
+    grid_shape,
     iter_feature_strips,
     laplacian_residual,
     reorient_features,
 )
 from forensics_core.models.resampling_lstm import GRID, ResamplingLSTM
-from forensics_core.models.resampling_mlp import ResamplingMLP
-from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
-from forensics_core.weights import has_weights, load_weights
+from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES, ResamplingMLP
 
 #: Weights key of each of the six classifiers, in :data:`RESAMPLING_CLASSES` order.
 MLP_KEYS = {name: f"resampling/{name}" for name in RESAMPLING_CLASSES}
@@ -172,26 +172,11 @@ _REFERENCE = ("J. Bunk et al., \"Detection and localization of image forgeries u
               "and deep learning\", CVPR Workshops 2017")
 
 
-def _load_models(keys: Mapping[str, str], factory: Callable[[dict[str, torch.Tensor]], nn.Module],
-                 detector_id: str) -> tuple[dict[str, nn.Module], dict[str, str]]:
-    """Load every weights file of ``keys`` (name -> weights key); refuse clearly when one is missing."""
-    missing = [key for key in keys.values() if not has_weights(key)]
-    if missing:
-        raise ForensicsError(
-            f"The '{detector_id}' detector is not trained: no weights {', '.join(missing)} in the "
-            f"weights manifest. Train it with 'tamper-workbench train {detector_id}' or import trained weights.")
-    models, hashes = {}, {}
-    for name, key in keys.items():
-        state, sha256 = load_weights(key)
-        models[name], hashes[key] = factory(state), sha256
-    return models, hashes
-
-
 def _feature_grid(evidence: Evidence, device: torch.device, reporter: ProgressReporter, stride: int,
                   message: str) -> Iterator[tuple[int, int, torch.Tensor]]:
     """Residual of the luminance, then the features strip by strip, reporting progress."""
     residual = laplacian_residual(evidence.luminance())
-    rows = -(-evidence.height // stride)
+    rows, _ = grid_shape(evidence.height, evidence.width, stride)
     for start, stop, features in iter_feature_strips(residual, BUNK_SPEC, stride, device):
         reporter.update(stop / rows, message)
         yield start, stop, features
@@ -215,10 +200,12 @@ def _otsu(values: np.ndarray) -> float:
     return postprocess.otsu_threshold(values.max() if _is_flat(values) else values)
 
 
-def _map_statistics(filtered: np.ndarray, tick: Callable[[float, str], None]) -> dict[str, Any]:
-    """Histogram, Otsu threshold, bimodality and the keep decision of one filtered map.
+def _map_statistics(name: str, filtered: np.ndarray, mean_probability: float,
+                    tick: Callable[[float, str], None]) -> ClassMapSummary:
+    """Histogram, Otsu threshold, bimodality and the keep decision of class ``name``'s filtered map.
 
     ``tick(fraction, step)`` reports progress between the steps (each is a pass over the map).
+    The confidence is left None: it exists only once a kept map is segmented.
     """
     counts, edges = postprocess.histogram(filtered)
     tick(0.25, "Thresholding")
@@ -227,13 +214,10 @@ def _map_statistics(filtered: np.ndarray, tick: Callable[[float, str], None]) ->
     tick(0.5, "Testing the bimodality of")
     bimodality = 0.0 if flat else postprocess.bimodality(filtered)
     tick(0.75, "Testing the bimodality of")
-    return {
-        "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
-        "otsu_threshold": threshold,
-        "bimodality": bimodality,
-        "kept": not flat and postprocess.is_bimodal(filtered),
-        "confidence": None,
-    }
+    return ClassMapSummary(map_name=f"filtered/{name}", counts=tuple(counts.tolist()), edges=tuple(edges.tolist()),
+                           otsu_threshold=threshold, bimodality=bimodality,
+                           kept=not flat and postprocess.is_bimodal(filtered), confidence=None,
+                           mean_probability=mean_probability)
 
 
 def deviation_heatmap(maps: Sequence[np.ndarray]) -> np.ndarray:
@@ -258,6 +242,51 @@ def _separation(values: np.ndarray, mask: np.ndarray) -> float:
     return float(np.clip(difference, 0.0, 1.0))
 
 
+def _anomaly_heatmap(evidence: Evidence, grid_rows_cols: tuple[int, int], views: np.ndarray,
+                     filtered: Mapping[str, np.ndarray], kept: Sequence[str],
+                     params: Mapping[str, Any]) -> tuple[np.ndarray, str]:
+    """``anomaly``: how far each place's signature lies from the image's bulk (:func:`signature_anomaly`)."""
+    coarse_rows, coarse_cols = views.shape[:2]
+    grid = params["stride"] * ANOMALY_GRID_STEP
+    anomaly = signature_anomaly(views.reshape(coarse_rows, coarse_cols, -1), grid, params["anomaly_window"])
+    heatmap = _upsample(_refine(anomaly, grid_rows_cols, ANOMALY_GRID_STEP), evidence.height, evidence.width,
+                        params["stride"])
+    text = ("robust Mahalanobis distance of each place's signature (the six classifiers' "
+            f"log-odds on its patch in {len(ORIENTATIONS)} orientations, every {grid} px) from the "
+            f"image's bulk, averaged over a {box_cells(params['anomaly_window'], grid) * grid} px "
+            "box; logistic scale: "
+            f"{1 / (1 + ANOMALY_ODDS):.2f} at the image's median, 0.5 at "
+            f"{ANOMALY_FULL_SCALE / 2:g} robust SD above, {ANOMALY_ODDS / (1 + ANOMALY_ODDS):.2f} "
+            f"at {ANOMALY_FULL_SCALE:g}")
+    return heatmap, text
+
+
+def _deviation_heatmap(evidence: Evidence, grid_rows_cols: tuple[int, int], views: np.ndarray | None,
+                       filtered: Mapping[str, np.ndarray], kept: Sequence[str],
+                       params: Mapping[str, Any]) -> tuple[np.ndarray, str]:
+    """``deviation``: mean distance of the six filtered maps from their medians (:func:`deviation_heatmap`)."""
+    heatmap = deviation_heatmap([filtered[name] for name in RESAMPLING_CLASSES])
+    return heatmap, ("mean over the six classes of |filtered map - its median| "
+                     "(departure from the image's typical resampling signature)")
+
+
+def _maximum_heatmap(evidence: Evidence, grid_rows_cols: tuple[int, int], views: np.ndarray | None,
+                     filtered: Mapping[str, np.ndarray], kept: Sequence[str],
+                     params: Mapping[str, Any]) -> tuple[np.ndarray, str]:
+    """``maximum``: pixel-wise maximum of the kept (bimodal) filtered maps, or of all six if none is kept."""
+    heatmap = np.maximum.reduce([filtered[name] for name in kept or RESAMPLING_CLASSES])
+    return heatmap, "max of the filtered maps of the " + ("kept (bimodal) classes" if kept else
+                                                         "six classes (none is bimodal)")
+
+
+#: How each ``heatmap`` parameter value forms ``Result.heatmap`` (see the module docstring).
+HEATMAPS: dict[str, Callable[..., tuple[np.ndarray, str]]] = {
+    "anomaly": _anomaly_heatmap,
+    "deviation": _deviation_heatmap,
+    "maximum": _maximum_heatmap,
+}
+
+
 @register_detector
 class ResamplingDetector(Detector):
     """Six resampling classifiers, bilateral filtering, Otsu, bimodality test, Random Walker."""
@@ -271,6 +300,22 @@ class ResamplingDetector(Detector):
         "Radon-transform resampling features of 64x64 patches, six classifiers (JPEG quality, up- and "
         "downsampling, rotation either way, shearing), one heatmap each; bimodal heatmaps are "
         "segmented with the Random Walker.")
+    limitations = (
+        "It sees only the periodic traces left by interpolation (scaling, rotation, shearing) and by "
+        "low-quality JPEG in 64x64 patches: a region pasted at its original scale and orientation from a "
+        "photograph of similar quality leaves nothing for it to find.",
+        "Recompressing, resizing or filtering the whole picture after the edit weakens or erases the "
+        "traces everywhere, so a clean heatmap does not mean an untouched picture.",
+        "The default anomaly heatmap ranks places by how far they depart from the rest of the picture: "
+        "it assumes the manipulated region is the smaller part of the frame, and a picture made mostly "
+        "of pasted material inverts it.",
+        "Regular texture (fabric, grids, brickwork, halftone print) and strong edges carry periodicities "
+        "of their own and are known false positives.",
+        "Regions smaller than about two 64-pixel patches across are diluted by the patches around them; "
+        "outlines are accurate to about the 8-pixel grid at best.",
+        "The shipped classifiers were trained briefly on synthetic patches on a CPU; their measured "
+        "accuracy is in benchmarks/RESULTS.md.",
+    )
     parameters = (
         Parameter("stride", int, FEATURE_STRIDE, "Stride (px)",
                   "Spacing of the analysed patches; smaller is finer and slower (time ~ 1/stride^2).", 4, 32),
@@ -293,27 +338,14 @@ class ResamplingDetector(Detector):
                   "Side of the box over which the anomaly heatmap averages the cells' distances.", 8.0, 512.0),
     )
 
-    def __init__(self, models: Mapping[str, nn.Module] | None = None) -> None:
-        """``models`` (class name -> classifier) replaces the shipped weights, for tests."""
-        self._injected = dict(models) if models is not None else None
-
-    def is_trained(self) -> bool:
-        """True when all six classifiers' weights load and match the manifest."""
-        try:
-            _load_models(MLP_KEYS, ResamplingMLP.from_state_dict, self.id)
-        except ForensicsError:
-            return False
-        return True
-
-    def _models(self) -> tuple[dict[str, nn.Module], dict[str, str]]:
-        if self._injected is not None:
-            return self._injected, {}
-        return _load_models(MLP_KEYS, ResamplingMLP.from_state_dict, self.id)
+    def build_model(self, states: Mapping[str, dict[str, torch.Tensor]]) -> dict[str, nn.Module]:
+        """The six classifiers, {class name: classifier} (an injected model has the same form)."""
+        return {name: ResamplingMLP.from_state_dict(states[key]) for name, key in MLP_KEYS.items()}
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Six probability maps, their post-processing, the mask and the confidence score."""
-        models, hashes = self._models()
+        models, hashes = self.load_model(params)
         stride = params["stride"]
         if stride % 2:
             raise ForensicsError(f"The stride must be even, got {stride}.")
@@ -329,10 +361,10 @@ class ResamplingDetector(Detector):
         :data:`RESAMPLING_CLASSES` order; and, when ``with_orientations``, the log-odds of every
         :data:`ORIENTATIONS` view of the cells of the coarse grid (every
         :data:`ANOMALY_GRID_STEP`-th row and column), (coarse rows, coarse cols, 4, 6), else None."""
-        rows, cols = -(-evidence.height // stride), -(-evidence.width // stride)
+        rows, cols = grid_shape(evidence.height, evidence.width, stride)
         log_odds = np.zeros((rows, cols, len(RESAMPLING_CLASSES)), dtype=np.float32)
         step = ANOMALY_GRID_STEP
-        views = (np.zeros((-(-rows // step), -(-cols // step), len(ORIENTATIONS), len(RESAMPLING_CLASSES)),
+        views = (np.zeros((*grid_shape(rows, cols, step), len(ORIENTATIONS), len(RESAMPLING_CLASSES)),
                           dtype=np.float32) if with_orientations else None)
         for model in models.values():
             model.to(device).eval()
@@ -362,75 +394,64 @@ class ResamplingDetector(Detector):
 
         ``views`` are the coarse grid's log-odds in every orientation (needed by the anomaly heatmap).
         """
-        height, width = evidence.height, evidence.width
-        grids = probability_grids(log_odds)
-        sigma_space = params["bilateral_sigma_space"]
-        diameter = 2 * round(sigma_space) + 1
-        extra_maps: dict[str, np.ndarray] = {}
-        per_class: dict[str, dict[str, Any]] = {}
-        kept: list[str] = []
-        steps = 2 * len(RESAMPLING_CLASSES)
-        for index, name in enumerate(RESAMPLING_CLASSES):
-            def tick(part: float, step: str, index: int = index, name: str = name) -> None:
-                reporter.update((index + part) / steps, f"{step} the {name} map")
-
-            tick(0.0, "Filtering")
-            raw = _upsample(grids[name], height, width, params["stride"])
-            filtered = postprocess.bilateral_filter(raw, diameter, params["bilateral_sigma_color"], sigma_space)
-            extra_maps[f"raw/{name}"], extra_maps[f"filtered/{name}"] = raw, filtered
-            per_class[name] = _map_statistics(filtered, tick)
-            per_class[name]["mean_probability"] = float(grids[name].mean())
-            if per_class[name]["kept"]:
-                kept.append(name)
-        mask = np.zeros((height, width), dtype=bool)
-        score = 0.0
-        for index, name in enumerate(kept):
-            reporter.update(0.5 + 0.5 * index / max(len(kept), 1), f"Segmenting the {name} map")
-            filtered, threshold = extra_maps[f"filtered/{name}"], per_class[name]["otsu_threshold"]
-            if params["use_random_walker"]:
-                segment = postprocess.random_walker_segment(filtered, threshold, params["random_walker_beta"],
-                                                            RANDOM_WALKER_SIDE)
-            else:
-                segment = filtered >= threshold
-            confidence = _separation(filtered, segment)
-            per_class[name]["confidence"] = confidence
-            score = max(score, confidence)
-            mask |= segment
+        extra_maps, per_class = _class_maps(evidence, log_odds, params, reporter)
+        kept = [name for name, summary in per_class.items() if summary.kept]
+        mask, per_class = _segment(extra_maps, per_class, kept, params, reporter)
+        score = max((per_class[name].confidence or 0.0 for name in kept), default=0.0)
         if kept:
             mask = postprocess.clean_mask(mask, min_area=params["min_region_area"])
         if params["heatmap"] == "anomaly":
             reporter.update(1.0, "Scoring how unusual each place's resampling signature is")
-            coarse_rows, coarse_cols = views.shape[:2]
-            grid = params["stride"] * ANOMALY_GRID_STEP
-            anomaly = signature_anomaly(views.reshape(coarse_rows, coarse_cols, -1), grid, params["anomaly_window"])
-            heatmap = _upsample(_refine(anomaly, log_odds.shape[:2], ANOMALY_GRID_STEP), height, width,
-                                params["stride"])
-            heatmap_text = ("robust Mahalanobis distance of each place's signature (the six classifiers' "
-                            f"log-odds on its patch in {len(ORIENTATIONS)} orientations, every {grid} px) from the "
-                            f"image's bulk, averaged over a {box_cells(params['anomaly_window'], grid) * grid} px "
-                            "box; logistic scale: "
-                            f"{1 / (1 + ANOMALY_ODDS):.2f} at the image's median, 0.5 at "
-                            f"{ANOMALY_FULL_SCALE / 2:g} robust SD above, {ANOMALY_ODDS / (1 + ANOMALY_ODDS):.2f} "
-                            f"at {ANOMALY_FULL_SCALE:g}")
-        elif params["heatmap"] == "deviation":
-            heatmap = deviation_heatmap([extra_maps[f"filtered/{name}"] for name in RESAMPLING_CLASSES])
-            heatmap_text = ("mean over the six classes of |filtered map - its median| "
-                            "(departure from the image's typical resampling signature)")
-        else:
-            sources = kept or list(RESAMPLING_CLASSES)
-            heatmap = np.maximum.reduce([extra_maps[f"filtered/{name}"] for name in sources])
-            heatmap_text = "max of the filtered maps of the " + ("kept (bimodal) classes" if kept else
-                                                                 "six classes (none is bimodal)")
+        filtered = {name: extra_maps[f"filtered/{name}"] for name in RESAMPLING_CLASSES}
+        heatmap, heatmap_text = HEATMAPS[params["heatmap"]](evidence, log_odds.shape[:2], views, filtered, kept,
+                                                           params)
         extra = {
-            "classes": list(RESAMPLING_CLASSES),
-            "kept_classes": kept,
-            "per_class": per_class,
             "heatmap": heatmap_text,
             "score": "largest (mean inside - mean outside) of a kept map's segmentation; 0 if none kept",
             "grid": {"rows": int(log_odds.shape[0]), "cols": int(log_odds.shape[1]), "stride": params["stride"]},
         }
         return Analysis(heatmap=heatmap, score=score, threshold=_otsu(heatmap), mask=mask, extra_maps=extra_maps,
-                        extra=extra, weights_sha256=dict(hashes))
+                        extra=extra, weights_sha256=dict(hashes), per_class=per_class)
+
+
+def _class_maps(evidence: Evidence, log_odds: np.ndarray, params: Mapping[str, Any],
+                reporter: ProgressReporter) -> tuple[dict[str, np.ndarray], dict[str, ClassMapSummary]]:
+    """Each class's raw (upsampled) and bilateral-filtered map, and the filtered map's summary."""
+    grids = probability_grids(log_odds)
+    sigma_space = params["bilateral_sigma_space"]
+    diameter = 2 * round(sigma_space) + 1
+    extra_maps: dict[str, np.ndarray] = {}
+    per_class: dict[str, ClassMapSummary] = {}
+    steps = 2 * len(RESAMPLING_CLASSES)
+    for index, name in enumerate(RESAMPLING_CLASSES):
+        def tick(part: float, step: str, index: int = index, name: str = name) -> None:
+            reporter.update((index + part) / steps, f"{step} the {name} map")
+
+        tick(0.0, "Filtering")
+        raw = _upsample(grids[name], evidence.height, evidence.width, params["stride"])
+        filtered = postprocess.bilateral_filter(raw, diameter, params["bilateral_sigma_color"], sigma_space)
+        extra_maps[f"raw/{name}"], extra_maps[f"filtered/{name}"] = raw, filtered
+        per_class[name] = _map_statistics(name, filtered, float(grids[name].mean()), tick)
+    return extra_maps, per_class
+
+
+def _segment(extra_maps: Mapping[str, np.ndarray], per_class: Mapping[str, ClassMapSummary], kept: Sequence[str],
+             params: Mapping[str, Any], reporter: ProgressReporter) -> tuple[np.ndarray, dict[str, ClassMapSummary]]:
+    """OR of the kept maps' segmentations (Random Walker or Otsu), and the summaries with their confidence."""
+    first = extra_maps[f"filtered/{RESAMPLING_CLASSES[0]}"]
+    mask = np.zeros(first.shape, dtype=bool)
+    summaries = dict(per_class)
+    for index, name in enumerate(kept):
+        reporter.update(0.5 + 0.5 * index / max(len(kept), 1), f"Segmenting the {name} map")
+        filtered, threshold = extra_maps[f"filtered/{name}"], per_class[name].otsu_threshold
+        if params["use_random_walker"]:
+            segment = postprocess.random_walker_segment(filtered, threshold, params["random_walker_beta"],
+                                                        RANDOM_WALKER_SIDE)
+        else:
+            segment = filtered >= threshold
+        summaries[name] = replace(per_class[name], confidence=_separation(filtered, segment))
+        mask |= segment
+    return mask, summaries
 
 
 def _window_starts(cells: int, stride: int) -> list[int]:
@@ -451,33 +472,31 @@ class ResamplingLSTMDetector(Detector):
     description = (
         "Radon-transform resampling features on an 8-pixel grid; an LSTM classifies every 64x64 patch "
         "(8x8 blocks, read along a Hilbert curve) as manipulated or not; overlapping patches vote.")
+    limitations = (
+        "It reads the same interpolation and JPEG-quality traces as 'resampling' and shares its blind "
+        "spots: a region pasted without scaling, rotation or shearing, or a picture recompressed or "
+        "resized as a whole after the edit.",
+        "Each value is the vote of overlapping 64x64 patches, so outlines are blurred by up to a patch "
+        "and regions much smaller than a patch are diluted.",
+        "Regular texture and strong edges are known false positives.",
+        "The shipped LSTM was trained briefly on synthetic patches on a CPU; its measured accuracy is in "
+        "benchmarks/RESULTS.md.",
+    )
     parameters = (
         Parameter("window_stride", int, 4, "Window stride (blocks)",
                   "Spacing of the classified 64x64 patches in 8-pixel blocks; smaller is finer and slower.", 1, GRID),
     )
 
-    def __init__(self, model: nn.Module | None = None) -> None:
-        """``model`` replaces the shipped weights, for tests."""
-        self._injected = model
-
-    def is_trained(self) -> bool:
-        """True when the LSTM's weights load and match the manifest."""
-        try:
-            _load_models({"classifier": LSTM_KEY}, ResamplingLSTM.from_state_dict, self.id)
-        except ForensicsError:
-            return False
-        return True
+    def build_model(self, states: Mapping[str, dict[str, torch.Tensor]]) -> ResamplingLSTM:
+        """The LSTM patch classifier."""
+        return ResamplingLSTM.from_state_dict(states[LSTM_KEY])
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Embed every cell, classify every window, average the windows' votes per cell."""
-        if self._injected is not None:
-            model, hashes = self._injected, {}
-        else:
-            models, hashes = _load_models({"classifier": LSTM_KEY}, ResamplingLSTM.from_state_dict, self.id)
-            model = models["classifier"]
+        model, hashes = self.load_model(params)
         model.to(device).eval()
-        rows, cols = -(-evidence.height // FEATURE_STRIDE), -(-evidence.width // FEATURE_STRIDE)
+        rows, cols = grid_shape(evidence.height, evidence.width, FEATURE_STRIDE)
         with torch.no_grad(), single_threaded_cpu(device):
             strips = [model.embed_cells(features).view(stop - start, cols, -1)
                       for start, stop, features in _feature_grid(evidence, device, reporter.scaled(0.0, 0.6),

@@ -28,7 +28,6 @@ from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.features.srm import MIN_SIDE
 from forensics_core.features.windows import upsample_window_map
-from forensics_core.weights import has_weights, load_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -39,16 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
 WEIGHTS_KEY = "srm-cnn/general"
 #: Percentile of the window probabilities reported as the image score.
 SCORE_PERCENTILE = 99.0
-
-
-def load_general_model(device: torch.device) -> tuple[SRMNet, str]:
-    """The trained general model in eval mode on ``device``, and its weights' SHA-256."""
-    from forensics_core.models.srm_cnn import SRMNet  # torch: imported when a run starts, not at start-up
-
-    state, sha256 = load_weights(WEIGHTS_KEY)
-    model = SRMNet()
-    model.load_state_dict(state)
-    return model.to(device).eval(), sha256
 
 
 @register_detector
@@ -66,26 +55,39 @@ class SRMCNNDetector(Detector):
         "was initialised with the hand-crafted descriptor and fine-tuned; windows that look processed "
         "(filtered, resampled, recompressed, noised) score high."
     )
+    limitations = (
+        "It classifies whole windows (128 px by default, one value every 16 px), so outlines are coarse "
+        "and a region much smaller than a window is diluted.",
+        "It responds to any processing of the residual noise (filtering, added noise, resampling, "
+        "recompression): a picture processed as a whole scores high everywhere and cannot point at a "
+        "region.",
+        "It reads only the green channel's high-pass residuals; a splice from a camera with similar "
+        "noise and processing is invisible to it.",
+        "Smooth, saturated or very dark areas have weak residuals and are known false positives.",
+    )
     parameters = (
         Parameter("window", int, 128, "Window (px)", "Side of the square window classified at once.", 16, 512),
         Parameter("stride", int, 16, "Stride (px)", "Step between windows; smaller is finer and slower.", 4, 128),
     )
 
-    def is_trained(self) -> bool:
-        return has_weights(WEIGHTS_KEY)
+    def build_model(self, states: Mapping[str, dict[str, torch.Tensor]]) -> SRMNet:
+        """The general model, loaded from ``srm-cnn/general``."""
+        from forensics_core.models.srm_cnn import SRMNet  # torch: imported when a run starts, not at start-up
+
+        model = SRMNet()
+        model.load_state_dict(states[WEIGHTS_KEY])
+        return model
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Window probabilities of the green channel, interpolated to a full-resolution heatmap."""
         import torch
 
-        if not self.is_trained():
-            raise ForensicsError(f"SRM-CNN is not trained: no '{WEIGHTS_KEY}' weights in the manifest. "
-                                 "Train it with 'tamper-workbench train srm-cnn'.")
         if min(evidence.height, evidence.width) < MIN_SIDE:
             raise ForensicsError(f"SRM-CNN needs an image of at least {MIN_SIDE}x{MIN_SIDE} pixels.")
         reporter.update(0.02, "Loading SRM-CNN", force=True)
-        model, sha256 = load_general_model(device)
+        model, hashes = self.load_model(params)
+        model = model.to(device).eval()
         window = min(params["window"], evidence.height, evidence.width)
         stride = params["stride"]
         green = torch.from_numpy(np.ascontiguousarray(evidence.rgb_float()[..., 1])).to(device)
@@ -101,5 +103,5 @@ class SRMCNNDetector(Detector):
             threshold=0.5,
             extra={"window": window, "stride": stride, "windows": int(scores.size),
                    "max_window_probability": float(scores.max())},
-            weights_sha256={WEIGHTS_KEY: sha256},
+            weights_sha256=hashes,
         )

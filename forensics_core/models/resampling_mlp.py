@@ -17,6 +17,8 @@ from torch import nn
 
 from forensics_core.features.resampling import BUNK_SPEC
 
+#: The six resampling classes, one binary classifier each, in the order of the detector's maps.
+RESAMPLING_CLASSES = ("jpeg_quality", "upsampling", "downsampling", "rotation_cw", "rotation_ccw", "shearing")
 #: Dropout probability between the hidden layers while training.
 DEFAULT_DROPOUT = 0.5
 

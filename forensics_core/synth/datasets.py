@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES
 from forensics_core.synth import manipulations, transforms
 from forensics_core.synth.data import load_photo
 from forensics_core.synth.postprocessing import apply_postprocess, draw_postprocess
-from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES, resampling_patch
+from forensics_core.synth.resampling_patches import resampling_patch
 from forensics_core.synth.shapes import MAX_AREA, random_region
 
 #: The manipulation kinds :class:`ForgeryDataset` can make.

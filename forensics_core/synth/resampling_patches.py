@@ -20,9 +20,8 @@ import math
 import cv2
 import numpy as np
 
+from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES
 from forensics_core.synth import transforms
-
-RESAMPLING_CLASSES = ("jpeg_quality", "upsampling", "downsampling", "rotation_cw", "rotation_ccw", "shearing")
 
 #: Probability that a patch of a geometric class (either label) is finally saved as JPEG at a
 #: quality of 85-100, so that mild compression never decides the label.

@@ -40,10 +40,9 @@ from forensics_core.features.resampling import (
     luminance_batch,
 )
 from forensics_core.models.resampling_lstm import GRID, ResamplingLSTM
-from forensics_core.models.resampling_mlp import ResamplingMLP
+from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES, ResamplingMLP
 from forensics_core.synth.data import object_masks, photo_split
 from forensics_core.synth.datasets import ForgeryDataset, ResamplingPatchDataset
-from forensics_core.synth.resampling_patches import RESAMPLING_CLASSES
 from forensics_core.training.config import TrainConfig
 from forensics_core.training.recipe import Predictions, TrainingRecipe, register_recipe
 

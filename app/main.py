@@ -7,15 +7,28 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
+
+from forensics_core.shipped import shipped_folder
 
 ORGANISATION = "TamperWorkbench"
 APPLICATION = "Tamper Workbench"
+#: Name of the freedesktop entry and icon (resources/tamper-workbench.desktop, resources/icons/).
+DESKTOP_ENTRY = "tamper-workbench"
 
 
 def configure_pyqtgraph() -> None:
     """Row-major images (``image[row, col]``), white-on-dark plots kept readable, antialiasing."""
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
+
+
+def application_icon() -> QIcon:
+    """The window icon from the PNG sizes drawn by ``resources/make_icons.py``."""
+    icon = QIcon()
+    for png in sorted((shipped_folder("resources") / "icons").glob(f"{DESKTOP_ENTRY}-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def application() -> QApplication:
@@ -25,6 +38,8 @@ def application() -> QApplication:
         app = QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    app.setDesktopFileName(DESKTOP_ENTRY)
+    app.setWindowIcon(application_icon())
     configure_pyqtgraph()
     return app
 

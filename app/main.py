@@ -19,7 +19,7 @@ DESKTOP_ENTRY = "tamper-workbench"
 
 
 def configure_pyqtgraph() -> None:
-    """Row-major images (``image[row, col]``), white-on-dark plots kept readable, antialiasing."""
+    """Row-major images (``image[row, col]``), dark-on-white plots (white background, black axes), antialiasing."""
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
 
 

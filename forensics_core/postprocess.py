@@ -12,7 +12,7 @@ References
 .. [Grady2006] L. Grady, "Random walks for image segmentation", IEEE Trans. Pattern Analysis
    and Machine Intelligence 28(11):1768-1783, 2006. :DOI:`10.1109/TPAMI.2006.233`
 .. [Bunk2017] J. Bunk et al., "Detection and localization of image forgeries using resampling
-   features and deep learning", CVPR Workshops 2017. :DOI:`10.1109/CVPRW.2017.241`
+   features and deep learning", CVPR Workshops 2017. :DOI:`10.1109/CVPRW.2017.235`
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Reference: Y. Wu, W. AbdAlmageed and P. Natarajan, "ManTra-Net: Manipulation Tracing Network
 for Detection and Localization of Image Forgeries With Anomalous Features", CVPR 2019. The
-architecture (:mod:`forensics_core.models.mantranet`) follows the authors' released model as
-described in ``shared/notes/seed-facts.md``.
+architecture (:mod:`forensics_core.models.mantranet`) follows the authors' released Keras model
+(https://github.com/ISICV/ManTraNet).
 
 Two sets of weights can drive it: ``shipped`` (``weights/mantranet/ptrain-ours``, trained here
 on synthetic forgeries by the ``mantranet`` recipe) and ``authors`` (the authors' Ptrain4 file,

@@ -27,7 +27,8 @@ Stages of a Bx3x256x256 image in [0, 1] (names as in :meth:`LSTMEnDec.forward_st
 ``logits``     1x1 convolution to the 2 classes (softmax in the loss and at inference)
                -> Bx2x256x256.
 
-Where paper and released TF1 code differ (see ``shared/notes/seed-facts.md``), the paper is
+Where the paper and the authors' released TF1 code (https://github.com/jawadbappy/forgery_localization_HLED)
+differ, the paper is
 followed: LSTM hidden size 128 and Nf = 64 (code: 64 and a 64->32 projection), decoder units with
 64 and 16 maps (code: bilinear x4, 1x1 conv to 2, bilinear x4). From the code: the stem, the
 BN + ReLU + bilinear x2 of the LSTM map, merging by concatenation after a 1x1 convolution of the

@@ -2,8 +2,8 @@
 
 Reference: Y. Wu, W. AbdAlmageed and P. Natarajan, "ManTra-Net: Manipulation Tracing Network
 for Detection and Localization of Image Forgeries With Anomalous Features", CVPR 2019.
-Layer by layer this follows the authors' released Keras model "Ptrain4" as described in
-``shared/notes/seed-facts.md`` (ManTra-Net section), so that their weights can be imported
+Layer by layer this follows the authors' released Keras model "Ptrain4"
+(https://github.com/ISICV/ManTraNet), so that their weights can be imported
 (:mod:`forensics_core.models.mantranet_keras_import`):
 
 * :class:`FeatureExtractor` ("Featex", IMC-VGG-W&D): a combined 5x5 first layer (4 plain

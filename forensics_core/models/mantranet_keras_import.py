@@ -1,7 +1,7 @@
 """Import the authors' Keras weights of ManTra-Net (``ManTraNet_Ptrain4.h5``) into our model.
 
-Reference: Wu, AbdAlmageed & Natarajan, CVPR 2019; the file's layout is described in
-``shared/notes/seed-facts.md`` (ManTra-Net section). Keras stores one HDF5 group per layer
+Reference: Wu, AbdAlmageed & Natarajan, CVPR 2019; the file is the authors' released
+``ManTraNet_Ptrain4.h5`` (https://github.com/ISICV/ManTraNet). Keras stores one HDF5 group per layer
 (under ``model_weights`` when the whole model was saved), each holding datasets named
 ``<layer>/<weight>:0``; the feature extractor is a nested model ``Featex`` whose group holds its
 own layers ``b1c1`` ... ``transform``. Every dataset is therefore identified here by the group

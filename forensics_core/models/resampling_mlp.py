@@ -2,7 +2,7 @@
 
 One network per resampling class (JPEG quality, upsampling, downsampling, rotation clockwise,
 rotation counter-clockwise, shearing), each answering "does this 64x64 patch carry that
-operation?". Architecture as in the authors' released code (see ``shared/notes/seed-facts.md``):
+operation?". Architecture as in the authors' released implementation (the paper gives no layer sizes):
 standardisation, then ``874 -> 256 -> ELU -> dropout -> 256 -> ELU -> dropout -> 2`` (softmax).
 The standardisation mean and standard deviation are buffers, so they are saved with the weights.
 

@@ -1,8 +1,8 @@
 """Training recipes for ManTra-Net (Wu, AbdAlmageed & Natarajan, CVPR 2019).
 
 The authors' weights cannot be downloaded here, so the two stages of the paper are reproduced
-on our synthetic data (architecture: :mod:`forensics_core.models.mantranet`, after the released
-model described in ``shared/notes/seed-facts.md``):
+on our synthetic data (architecture: :mod:`forensics_core.models.mantranet`, after the authors' released
+Keras model "Ptrain4", https://github.com/ISICV/ManTraNet):
 
 - ``mantranet-imc``: image manipulation classification (IMC) pre-training of the feature
   extractor. Whole 128x128 patches get one of :func:`imc_classes` (123 classes: identity and

@@ -6,7 +6,7 @@ Forgeries", IEEE TIP 28(7), 2019. The network (:mod:`forensics_core.models.lstm_
 
 * ``resize`` (the paper): the whole image is resized to 256x256 (area averaging when shrinking,
   bilinear when enlarging), and the manipulated-class probability is resized back to full
-  resolution (bilinear). Fast (well under a second on a CPU), but shrinking a 1024x768 photo 4x
+  resolution (bilinear). Fast (one network run), but shrinking a 1024x768 photo 4x
   averages away the periodic resampling traces the LSTM branch is built to see.
 * ``tiled``: 256x256 windows of the full-resolution image every ``tile_stride`` pixels (the last
   row and column flush with the border; images smaller than a window are mirrored up to its
@@ -39,7 +39,7 @@ SCORE_PERCENTILE = 99.0
 
 
 def _prepare(model: LSTMEnDec, device: torch.device) -> LSTMEnDec:
-    """The model on ``device`` in eval mode, channels-last (about 1.5x faster convolutions)."""
+    """The model on ``device`` in eval mode, channels-last (a faster memory layout for its convolutions)."""
     return model.to(device=device, memory_format=torch.channels_last).eval()
 
 

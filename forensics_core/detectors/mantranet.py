@@ -117,7 +117,7 @@ class ManTraNetDetector(Detector):
         model, hashes = self.load_model(params)
         source = "test model" if not hashes else self.choose_weights(params).name
         reporter.update(0.02, f"Loaded ManTra-Net weights ({source})", force=True)
-        # channels_last: about 9 % faster on this project's CPU (benchmarks/bench_mantranet.py).
+        # channels_last: faster on the CPU (benchmarks/bench_mantranet.py measures it).
         model = model.to(device=device, memory_format=torch.channels_last).eval()
 
         def on_tile(done: int, total: int) -> None:

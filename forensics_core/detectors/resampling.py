@@ -35,15 +35,12 @@ Choices where the paper is silent (documented here and in ``Result.extra``):
   and the image's median, averaged over the six. ``maximum``: the pixel-wise maximum of the
   filtered maps of the kept (bimodal) classes, or of all six when none is bimodal: the
   probability under the most suspicious operation. The first two assume that the manipulated
-  region is the smaller part of the frame. Measured pixel AUC (``benchmarks/bench_resampling.py``
-  part d, 90 resampled splices of the never JPEG-compressed validation photos in three draws of
-  30): anomaly 0.87 / 0.81 / 0.83 (0.83 over the 90; with the six identity-view log-odds alone
-  and a clipped scale, the previous version, 0.83 / 0.72 / 0.78; on two further draws never used
-  while designing it, seeds 2024 and 99, 0.86 / 0.81), deviation 0.69 / 0.63 / 0.65,
-  maximum 0.56 / 0.50 / 0.55; on NoSo anomaly 0.75, deviation 0.67, maximum 0.58.
-  Tried and not used: adding principal components of the raw features or of the classifiers'
-  hidden layers to the signature (they follow image content: edges, smooth areas) and
-  averaging the four orientations' log-odds instead of keeping them side by side (0.78).
+  region is the smaller part of the frame. The three are compared on resampled splices by
+  ``benchmarks/bench_resampling.py`` part (d); the figures are in ``benchmarks/RESULTS.md``.
+  Tried and not used (each localised the splices less well in that benchmark): adding principal
+  components of the raw features or of the classifiers' hidden layers to the signature (they
+  follow image content: edges, smooth areas), and averaging the four orientations' log-odds
+  instead of keeping them side by side.
 * **Localisation confidence** (``Result.score``): for a kept map with segmentation ``M``, the
   difference between its mean filtered probability inside ``M`` and outside ``M``, in [0, 1];
   the score is the largest over the kept maps, and 0 when no map is bimodal (nothing localised).

@@ -11,8 +11,8 @@ outside the outermost centres).
 
 On the CPU the network runs on one intra-op thread: its many small operations (a few thousand per
 image) each open a parallel region, and when the cores are busy with other work every region
-waits for a descheduled thread, which made a 1024x768 heatmap take 7-30 s with two threads against
-0.6 s with one on the project's shared two-core machine.
+waits for a descheduled thread, which made a heatmap many times slower on a busy two-core machine
+(``benchmarks/bench_srm_cnn.py`` times it).
 """
 
 from __future__ import annotations

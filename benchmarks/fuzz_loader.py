@@ -275,7 +275,7 @@ def make_bomb(index: int, rng: random.Random, seeds: dict[str, tuple[bytes, str,
         side = rng.choice([5000, 14000, 30000, 65535])
         return _png(side, side, b"\x00" + bytes(side * 3), 8, 2)
     if kind == 1:  # zlib bomb: complete, valid data that expands ~1000 times
-        side = rng.choice([1500, 3000])
+        side = rng.choice([1000, 2000])
         return _png(side, side, (b"\x00" + bytes(side * 3)) * side)
     if kind == 2:  # 1-row strip
         width = rng.choice([100_000, 67_108_865])

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from forensics_core import memory
 from forensics_core.cli import main
@@ -89,7 +90,9 @@ def cancel_evidence(tmp_path_factory: pytest.TempPathFactory):
     rgb, _ = noisy_image_with_planted_region(seed=3)
     big = np.tile(rgb, (3, 3, 1))[:480, :640]
     big = np.clip(big.astype(np.int16) + rng.integers(-2, 3, big.shape), 0, 255).astype(np.uint8)
-    return load_evidence(write_png(tmp_path_factory.mktemp("cancel") / "q.png", big))
+    path = tmp_path_factory.mktemp("cancel") / "q.jpg"  # JPEG: every detector accepts it
+    Image.fromarray(big).save(path, "JPEG", quality=92)
+    return load_evidence(path)
 
 
 @pytest.mark.slow

@@ -196,3 +196,50 @@ def test_missing_optional_codec_is_named(tmp_path: Path, monkeypatch: pytest.Mon
     assert "'imagecodecs'" in message and "pip install imagecodecs" in message
     assert "COMPRESSION.LZW" in message
     assert "corrupt" not in message and "truncated" not in message
+
+
+def _tiff_with_length(data: bytes, length: int) -> bytes:
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        offset = tif.pages[0].tags[257].valueoffset
+        kind = tif.pages[0].tags[257].dtype
+    out = bytearray(data)
+    struct.pack_into("<H" if kind == 3 else "<I", out, offset, length)
+    return bytes(out)
+
+
+def test_tiff_with_enlarged_length_is_refused(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(noise_rgb(48, 64)).save(buffer, "TIFF")
+    with pytest.raises(EvidenceError, match="48 of its 96 rows are missing"):
+        load_evidence(_write(tmp_path, "tall.tif", _tiff_with_length(buffer.getvalue(), 96)))
+
+
+def test_dng_with_reduced_length_loads_with_a_note(tmp_path: Path) -> None:
+    from tests.evidence_fixtures import write_dng
+
+    data = _tiff_with_length(write_dng(tmp_path / "seed.dng", 48, 64).read_bytes(), 24)
+    evidence = load_evidence(_write(tmp_path, "short.dng", data))
+    assert evidence.height == 24
+    assert any("bytes of image data more than" in note for note in evidence.notes)
+
+
+def test_gif_frame_smaller_than_its_canvas_is_noted(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(noise_rgb(48, 64)).quantize(64).save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    descriptor = data.rfind(b"\x2c\x00\x00\x00\x00")
+    struct.pack_into("<H", data, descriptor + 1, 16)  # the frame starts 16 pixels to the right
+    evidence = load_evidence(_write(tmp_path, "shifted.gif", bytes(data)))
+    assert evidence.width == 80
+    assert any("not image data" in note for note in evidence.notes)
+
+
+def test_gif_canvas_larger_than_its_frame_is_refused(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(noise_rgb(48, 64)).quantize(64).save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    struct.pack_into("<HH", data, 6, 80, 48)  # canvas wider than the frame: 16 columns never drawn
+    with pytest.raises(EvidenceError, match="48 of its 48 rows are missing from the file or incomplete"):
+        load_evidence(_write(tmp_path, "wide.gif", bytes(data)))

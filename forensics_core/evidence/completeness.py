@@ -14,9 +14,17 @@ they declare (decompression bombs: a few kilobytes declaring 14000 x 14000 pixel
   the DC difference code), which bounds the file size from below; libjpeg-turbo (simplejpeg) then
   decodes the file at 1/8 scale in strict mode, so that "premature end of data segment" and
   other recoverable errors, which other decoders swallow, are seen.
+* GIF: an LZW code takes at least three bits and stands for at most 4096 pixels, which bounds
+  the picture a file can hold.
+* TIFF: uncompressed, deflate and PackBits strips are decoded and their length compared with the
+  declared size.
 * Other formats decoded by Pillow: the image memory is pre-filled with a sentinel before
   decoding, and where the sentinel survives the file is decoded a second time over another
   sentinel; pixels that differ between the two were never written by the decoder.
+
+Where a file holds more image data than its header declares (PNG, BMP, TIFF, JPEG's
+"extraneous bytes"), or a GIF frame or HEIF edge padding does not match the declared size, the
+picture loads with a note saying so.
 """
 
 from __future__ import annotations
@@ -42,11 +50,12 @@ _INFLATE_STEP = 1 << 20
 _SENTINELS = (0x5A, 0xA5)
 
 
-def missing_rows_error(name: str, width: int, height: int, missing: int, how: str = "") -> EvidenceError:
+def missing_rows_error(name: str, width: int, height: int, missing: int, how: str = "",
+                       what: str = "missing from the file") -> EvidenceError:
     """The refusal of a picture whose data ends ``missing`` rows early."""
     missing = max(1, min(int(missing), height))
     return EvidenceError(
-        f"{name}: {missing} of its {height} rows are missing from the file{how}. Its header "
+        f"{name}: {missing} of its {height} rows are {what}{how}. Its header "
         f"declares {width} x {height} pixels but the image data ends early: the file is "
         "truncated or corrupt, or its size fields were altered. Decoders would fill the missing "
         "rows with grey or black, so this tool does not analyse it; obtain a complete copy of the "
@@ -265,6 +274,49 @@ def check_gif(data: bytes, name: str, width: int, height: int) -> None:
         raise _too_small_error(name, width, height, len(data), needed)
 
 
+def gif_canvas_note(data: bytes) -> list[str]:
+    """A note when the GIF's first frame does not exactly cover its canvas (GIF89a, sections 18
+    and 20: the logical screen and the image descriptor)."""
+    if len(data) < 13:
+        return []
+    screen = struct.unpack("<HH", data[6:10])
+    position = 13 + (3 << ((data[10] & 0x07) + 1) if data[10] & 0x80 else 0)
+    while position < len(data) and data[position] == 0x21:  # extension blocks
+        position += 2
+        while position < len(data) and data[position]:
+            position += data[position] + 1
+        position += 1
+    if position + 10 > len(data) or data[position] != 0x2C:
+        return []
+    left, top, width, height = struct.unpack("<HHHH", data[position + 1 : position + 9])
+    if left == 0 and top == 0 and (width, height) == screen:
+        return []
+    return [
+        f"the GIF's picture ({width} x {height} pixels at {left}, {top}) and its declared canvas "
+        f"({screen[0]} x {screen[1]}) differ in size or place: parts of the loaded picture are "
+        "background colour, not image data"
+    ]
+
+
+def replicated_edge_note(pixels: np.ndarray) -> list[str]:
+    """A note when the bottom rows or right columns repeat the last distinct one exactly.
+
+    HEIF decoders show the coded picture's edge padding when a container's declared size
+    (``ispe``) is larger than the picture really coded.
+    """
+    notes = []
+    for axis, what in ((0, "rows"), (1, "columns")):
+        lines = np.moveaxis(pixels, axis, 0)
+        same = np.all(lines[1:] == lines[-1], axis=tuple(range(1, lines.ndim)))
+        repeats = int(np.argmin(same[::-1])) if not same.all() else len(same)
+        if repeats >= 8:
+            notes.append(
+                f"the last {repeats} {what} repeat the one before them exactly: the declared size may "
+                "be larger than the picture coded in the file (edge padding shown)"
+            )
+    return notes
+
+
 # ---- every Pillow decoder ------------------------------------------------------------------
 def _prefilled(img: Image.Image, which: int) -> bool:
     """Give ``img`` image memory filled with sentinel ``which`` (0 or 1) before it is loaded.
@@ -343,12 +395,12 @@ _TIFF_COUNTED_CODINGS = (1, 8, 32773, 32946)  # none, deflate, PackBits, old def
 _TIFF_COUNT_LIMIT = 64 << 20
 
 
-def check_tiff(data: bytes) -> list[str]:
-    """A note when the first page's strips decode to more bytes than its declared size needs.
+def check_tiff(data: bytes, name: str) -> list[str]:
+    """Refuse a TIFF whose first page's strips decode to fewer bytes than its declared size needs
+    (decoders would read past them); a note when they hold more.
 
     Counted for uncompressed, deflate and PackBits strips of grey, RGB, palette and CFA pages (the
-    codings tifffile decodes without optional packages); fewer bytes than needed is left to the
-    decoders, which refuse it or leave pixels unwritten (see :func:`load_with_sentinel`).
+    codings tifffile decodes without optional packages).
     """
     import tifffile
 
@@ -369,4 +421,6 @@ def check_tiff(data: bytes) -> list[str]:
             held = sum(len(decode(data[offset : offset + count])) for offset, count in spans)
     except Exception:  # noqa: BLE001 - unreadable structure or data: the decoder reports the damage
         return []
+    if held < needed:
+        raise missing_rows_error(name, width, height, -(-(needed - held) * height // needed))
     return [_extra_data_note("TIFF", width, height, held - needed)] if held > needed else []

@@ -24,6 +24,8 @@ from .completeness import (
     check_jpeg,
     check_png,
     check_tiff,
+    gif_canvas_note,
+    replicated_edge_note,
     load_with_sentinel,
     missing_rows_error,
     unwritten_rows,
@@ -225,7 +227,7 @@ def _tifffile_page0(
         except Exception as exc:  # noqa: BLE001
             raise corrupt_error(name, "TIFF", exc) from exc
         check_size(name, width, height, max_pixels)
-        strip_notes = check_tiff(data)
+        strip_notes = check_tiff(data, name)
         try:
             array = page.asarray()
             axes = str(page.axes)
@@ -300,10 +302,11 @@ def _decode_open_image(
     notes.extend({"PNG": check_png, "JPEG": check_jpeg}.get(fmt, lambda _data, _name: [])(data, name))
     if fmt == "GIF":
         check_gif(data, name, width, height)
+        notes.extend(gif_canvas_note(data))
     elif fmt == "BMP":
         notes.extend(check_bmp(data, img))
     elif fmt == "TIFF":
-        notes.extend(check_tiff(data))
+        notes.extend(check_tiff(data, name))
     original_mode = img.mode
     try:
         if fmt == "JPEG":  # libjpeg writes every row (grey where data is missing): check_jpeg
@@ -311,7 +314,7 @@ def _decode_open_image(
         elif load_with_sentinel(img):
             missing = unwritten_rows(lambda: Image.open(io.BytesIO(data), formats=_PIL_PLUGINS[fmt]), img)
             if missing:
-                raise missing_rows_error(name, width, height, missing)
+                raise missing_rows_error(name, width, height, missing, what="missing from the file or incomplete")
     except MemoryError as exc:
         raise memory_error(name, width, height) from exc
     except EvidenceError:
@@ -339,6 +342,7 @@ def _decode_open_image(
             )
     notes.extend(mode_notes)
     if fmt == "HEIF":
+        notes.extend(replicated_edge_note(pixels))
         bits = (img.info or {}).get("bit_depth")
         if isinstance(bits, int) and bits > 8 and depth == 8:
             notes.append(f"HEIF stored with {bits} bits per channel, decoded to 8 bits")
@@ -427,6 +431,7 @@ def decode_raw(data: bytes, name: str, max_pixels: int) -> Decoded:
         "16 bits per channel, not rotated"
     ]
     if is_tiff_magic(data[:8]):
+        notes.extend(check_tiff(data, name))
         meta = extract_tiff_structured_metadata(data)
     else:
         meta = MetadataResult(notes=["metadata (EXIF) of this RAW format is not read"])

@@ -28,4 +28,4 @@ def test_a_few_hundred_fuzz_inputs_are_all_handled() -> None:
     assert sum(counts.values()) == 300
     assert counts["clean error"] > 100 and counts["loaded"] > 20  # the mutations reach both outcomes
     assert all(by_kind[kind].total() > 0 for kind in fuzz.MUTATIONS)
-    assert not failures, "\n".join(failures[:20])
+    assert not any(counts[outcome] for outcome in fuzz.FAILURES), "\n".join(failures[:20])

@@ -50,6 +50,7 @@ DETECTOR_MODULES: tuple[str, ...] = (
     "jpeg_grid",
     "splicebuster",
     "cfa",
+    "noise_level",
 )
 
 #: The detector the workbench selects when nothing else is asked for.

@@ -51,6 +51,7 @@ DETECTOR_MODULES: tuple[str, ...] = (
     "splicebuster",
     "cfa",
     "noise_level",
+    "copy_move",
 )
 
 #: The detector the workbench selects when nothing else is asked for.

@@ -38,6 +38,7 @@ from forensics_core.detectors.base import Result, library_versions
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.postprocess import histogram, otsu_threshold
+from forensics_core.report_clone_pairs import clone_pairs_section_html
 from forensics_core.render import colorize, outline, overlay, to_uint8_rgb, with_colour_bar
 from forensics_core.roi import Ellipse, Polygon, Roi, RoiRow, bounding_box, roi_table
 
@@ -348,6 +349,7 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
     parts.append(_figure(histogram_picture(result.heatmap, item.threshold),
                          "Histogram of the heatmap: threshold used (red), Otsu's threshold (dashed blue)", 520))
     parts.append(class_map_pictures(result, colormap))
+    parts.append(clone_pairs_section_html(result.extra, base, _figure))
     parts.append("<h3>Regions of interest</h3>")
     parts.append(roi_table_html(roi_table(rois, result.heatmap, item.threshold)))
     return "".join(parts)

@@ -250,3 +250,24 @@ def test_sixteen_bit_evidence_is_analysed(tmp_path):
     assert cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR).astype(np.uint16) * 257)
     result = get_detector("copy-move").run(load_evidence(path))
     assert metrics.f1_score(result.mask, truth) >= 0.7
+
+
+# ---- report -----------------------------------------------------------------------------------------
+
+def test_report_lists_the_pairs_with_a_drawing(tmp_path):
+    from forensics_core.report import CaseInfo, ReportItem, build_report_html
+    from forensics_core.report_clone_pairs import clone_pairs, draw_clone_pairs
+
+    image, _, _ = clone(data.astronaut(), CENTRE, 50, SHIFT, angle=30.0)
+    evidence = load_evidence(write_png(tmp_path / "q.png", image))
+    result = get_detector("copy-move").run(evidence)
+    pairs = clone_pairs(result.extra)
+    assert len(pairs) == 1
+    drawn = draw_clone_pairs(image, pairs)
+    assert drawn.shape == image.shape and (drawn != image).any() and (image == data.astronaut()).sum() > 0
+    html = build_report_html(evidence, [ReportItem(result, 0.5)], [], CaseInfo())
+    assert "Matched regions (copy-move pairs)" in html
+    x0, _, x1, _ = pairs[0].target_box
+    assert f"x {x0}-{x1}" in html
+    other = get_detector("noise-baseline").run(evidence)
+    assert "copy-move pairs" not in build_report_html(evidence, [ReportItem(other, 0.5)], [], CaseInfo())

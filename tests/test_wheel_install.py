@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -46,7 +48,7 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[str, Path]:
+def built(tmp_path_factory) -> Iterator[dict[str, Path]]:
     """sdist and wheel built from the checkout, and a fresh venv with the wheel installed."""
     work = tmp_path_factory.mktemp("wheel")
     dist = work / "dist"
@@ -57,12 +59,13 @@ def built(tmp_path_factory) -> dict[str, Path]:
     venv = work / "venv"
     _run([sys.executable, "-m", "venv", venv], cwd=work, timeout=300)
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
-    # torch first, from the pinned CPU build (constraints.txt), so that no CUDA build is fetched.
+    # torch pinned to the CPU build of constraints.txt in the same command: no CUDA build is fetched.
     _run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-compile", "-c", ROOT / "constraints.txt",
           "torch==2.13.0", wheel], cwd=work, timeout=1200, env=_clean_env())
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
-    return {"wheel": wheel, "sdist": sdist, "bin": bin_dir, "elsewhere": elsewhere}
+    yield {"wheel": wheel, "sdist": sdist, "bin": bin_dir, "elsewhere": elsewhere}
+    shutil.rmtree(venv, ignore_errors=True)  # over a gigabyte with torch; pytest keeps old temp folders
 
 
 def test_wheel_and_sdist_carry_the_weights_and_resources(built):

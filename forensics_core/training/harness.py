@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -128,6 +128,145 @@ def _save_checkpoint(path: Path, model: torch.nn.Module, optimiser: torch.optim.
     os.replace(tmp, path)
 
 
+def _prepare_process(config: TrainConfig, device: torch.device) -> None:
+    """CPU threads left to the loader workers (oversubscription is 20x slower) and the seeds."""
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - config.num_workers))
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+
+
+@dataclass
+class _Progress:
+    """Where a run stands: steps done, seconds spent before this call, the validation history."""
+
+    step: int = 0
+    elapsed_before: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _restore(path: Path, model: torch.nn.Module, optimiser: torch.optim.Optimizer,
+             device: torch.device) -> _Progress:
+    """Model, optimiser and progress from our own checkpoint (``weights_only``: nothing unpickled)."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    return _Progress(int(state["step"]), float(state["elapsed"]), list(state["history"]))
+
+
+#: Columns of ``log.csv``, one row per validation.
+LOG_COLUMNS = ("step", "train_loss", "val_loss", "val_auc", "val_best_f1", "elapsed_s")
+
+
+class _TrainingLog:
+    """``log.csv`` in ``out_dir``, appended to across resumes (the header written once)."""
+
+    def __init__(self, path: Path) -> None:
+        self._new = not path.exists()
+        self._file = path.open("a", newline="")
+        self._writer = csv.writer(self._file)
+        if self._new:
+            self._writer.writerow(LOG_COLUMNS)
+
+    def write(self, row: dict[str, float]) -> None:
+        """Append one validation row and flush it, so a killed run keeps its log."""
+        self._writer.writerow([row[column] for column in LOG_COLUMNS])
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _run_steps(recipe: TrainingRecipe, model: torch.nn.Module, optimiser: torch.optim.Optimizer,
+               loaders: tuple[DataLoader, DataLoader], device: torch.device, config: TrainConfig,
+               progress: _Progress, out_dir: Path, time_limit_s: float | None,
+               show_progress: bool) -> dict[str, Any] | None:
+    """The optimisation loop with periodic validation (logged) and checkpoints; ``progress`` is
+    updated in place. Returns the last validation, None when no step was left to run."""
+    from tqdm import tqdm
+
+    train_loader, val_loader = loaders
+    started = time.perf_counter()
+    model.train()
+    bar = tqdm(total=config.steps, initial=progress.step, disable=not show_progress, desc=f"train {recipe.id}",
+               dynamic_ncols=True, file=sys.stderr)
+    running: list[float] = []
+    final: dict[str, Any] | None = None
+    log = _TrainingLog(out_dir / LOG_NAME)
+    try:
+        for batch in train_loader:
+            with _autocast(device, config):
+                loss = recipe.loss(model, batch, device)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            recipe.after_step(model)
+            progress.step += 1
+            step = progress.step
+            running.append(loss.item())
+            out_of_time = time_limit_s is not None and time.perf_counter() - started > time_limit_s
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(running[-50:]):.4f}")
+            is_last = step >= config.steps or out_of_time
+            if step % config.val_every == 0 or is_last:
+                final = validate(recipe, model, val_loader, device, config)
+                row = {"step": step, "train_loss": float(np.mean(running)), "val_loss": final["loss"],
+                       "val_auc": final["auc"], "val_best_f1": final["best_f1"],
+                       "elapsed_s": progress.elapsed_before + time.perf_counter() - started}
+                progress.history.append(row)
+                log.write(row)
+                bar.write(f"step {step}: train loss {row['train_loss']:.4f}, val loss {final['loss']:.4f}, "
+                          f"val AUC {final['auc']:.4f}, best F1 {final['best_f1']:.4f}")
+                running.clear()
+            if step % config.checkpoint_every == 0 or is_last:
+                _save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimiser, step,
+                                 progress.elapsed_before + time.perf_counter() - started, progress.history)
+            if out_of_time:
+                break
+    finally:
+        log.close()
+        bar.close()
+    progress.elapsed_before += time.perf_counter() - started
+    return final
+
+
+def _training_record(recipe: TrainingRecipe, config: TrainConfig, device: torch.device, progress: _Progress,
+                     command: str) -> dict[str, Any]:
+    """The provenance stored with the weights: recipe, command, config, data, steps, machine, curve."""
+    return {
+        "recipe": recipe.id,
+        "command": command,
+        "config": config.to_dict(),
+        "data": recipe.describe_data(config),
+        "steps": progress.step,
+        "planned_steps": config.steps,
+        "stopped_by_time_limit": progress.step < config.steps,
+        "wall_time_s": round(progress.elapsed_before, 1),
+        "device": str(device) if device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(device)})",
+        "torch": torch.__version__,
+        "git_commit": _git_commit(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "curve": progress.history,
+    }
+
+
+def validation_record(recipe: TrainingRecipe, key: str, final: dict[str, Any]) -> dict[str, Any]:
+    """The validation figures stored with the weights of ``key``.
+
+    A key validated on one prediction group gets that group's figures at the top level; a key
+    of several groups gets one entry per group; a key without groups gets the overall figures.
+    """
+    groups = recipe.groups_for_key(key)
+    measured = final.get("groups", {})
+    if not groups:
+        figures = {name: value for name, value in final.items() if name != "groups"}
+    elif len(groups) == 1 and groups[0] in measured:
+        figures = measured[groups[0]]
+    else:
+        figures = {group: measured[group] for group in groups if group in measured}
+    return {"level": recipe.level, **figures}
+
+
 def train(
     recipe: TrainingRecipe,
     config: TrainConfig,
@@ -147,102 +286,28 @@ def train(
     after that many seconds of this call, checkpoints, validates and exports what it has; the
     manifest then records the steps actually done and that the time limit stopped it.
     """
-    from tqdm import tqdm
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    if device.type == "cpu":  # leave the cores to the loader workers; oversubscription is 20x slower
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - config.num_workers))
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
+    _prepare_process(config, device)
     model = recipe.build_model(config).to(device)
     optimiser = torch.optim.Adam(recipe.parameter_groups(model, config), lr=config.lr,
                                  weight_decay=config.weight_decay)
-    step, elapsed_before, history = 0, 0.0, []
     checkpoint_path = out_dir / CHECKPOINT_NAME
-    if resume and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        step, elapsed_before, history = int(state["step"]), float(state["elapsed"]), list(state["history"])
+    progress = (_restore(checkpoint_path, model, optimiser, device) if resume and checkpoint_path.exists()
+                else _Progress())
 
     train_set = recipe.train_dataset(config)
     val_loader = _loader(recipe.val_dataset(config), config, config.val_batch_size, None, device)
-    remaining = max(config.steps - step, 0)
+    remaining = max(config.steps - progress.step, 0)
     train_loader = _loader(train_set, config, config.batch_size,
-                           _StepSampler(len(train_set), step * config.batch_size,
+                           _StepSampler(len(train_set), progress.step * config.batch_size,
                                         remaining * config.batch_size), device)
-    log_path = out_dir / LOG_NAME
-    new_log = not log_path.exists()
-    started = time.perf_counter()
-    model.train()
-    bar = tqdm(total=config.steps, initial=step, disable=not show_progress, desc=f"train {recipe.id}",
-               dynamic_ncols=True, file=sys.stderr)
-    running: list[float] = []
-    final: dict[str, Any] | None = None
-    with log_path.open("a", newline="") as log_file:
-        writer = csv.writer(log_file)
-        if new_log:
-            writer.writerow(["step", "train_loss", "val_loss", "val_auc", "val_best_f1", "elapsed_s"])
-        for batch in train_loader:
-            with _autocast(device, config):
-                loss = recipe.loss(model, batch, device)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            recipe.after_step(model)
-            step += 1
-            running.append(loss.item())
-            out_of_time = time_limit_s is not None and time.perf_counter() - started > time_limit_s
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(running[-50:]):.4f}")
-            is_last = step >= config.steps or out_of_time
-            if step % config.val_every == 0 or is_last:
-                figures = final = validate(recipe, model, val_loader, device, config)
-                elapsed = elapsed_before + time.perf_counter() - started
-                row = {"step": step, "train_loss": float(np.mean(running)), "val_loss": figures["loss"],
-                       "val_auc": figures["auc"], "val_best_f1": figures["best_f1"], "elapsed_s": elapsed}
-                history.append(row)
-                writer.writerow([row[k] for k in ("step", "train_loss", "val_loss", "val_auc",
-                                                  "val_best_f1", "elapsed_s")])
-                log_file.flush()
-                bar.write(f"step {step}: train loss {row['train_loss']:.4f}, val loss {figures['loss']:.4f}, "
-                          f"val AUC {figures['auc']:.4f}, best F1 {figures['best_f1']:.4f}")
-                running.clear()
-            if step % config.checkpoint_every == 0 or is_last:
-                _save_checkpoint(checkpoint_path, model, optimiser, step,
-                                 elapsed_before + time.perf_counter() - started, history)
-            if out_of_time:
-                break
-    bar.close()
-    wall_time = elapsed_before + time.perf_counter() - started
+    final = _run_steps(recipe, model, optimiser, (train_loader, val_loader), device, config, progress, out_dir,
+                       time_limit_s, show_progress)
     if final is None:  # nothing left to train: the checkpoint was already complete
         final = validate(recipe, model, val_loader, device, config)
-    training_record = {
-        "recipe": recipe.id,
-        "command": command,
-        "config": config.to_dict(),
-        "data": recipe.describe_data(config),
-        "steps": step,
-        "planned_steps": config.steps,
-        "stopped_by_time_limit": step < config.steps,
-        "wall_time_s": round(wall_time, 1),
-        "device": str(device) if device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(device)})",
-        "torch": torch.__version__,
-        "git_commit": _git_commit(),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "curve": history,
-    }
-    exported: dict[str, dict[str, Any]] = {}
+    record = _training_record(recipe, config, device, progress, command)
     target = weights_folder if weights_folder is not None else out_dir / "weights"
-    for key, tensors in recipe.export(model).items():
-        groups = recipe.groups_for_key(key)
-        if groups:
-            validation = {"level": recipe.level,
-                          **{g: final["groups"][g] for g in groups if g in final.get("groups", {})}}
-            if len(groups) == 1 and groups[0] in final.get("groups", {}):
-                validation = {"level": recipe.level, **final["groups"][groups[0]]}
-        else:
-            validation = {"level": recipe.level, **{k: v for k, v in final.items() if k != "groups"}}
-        exported[key] = save_weights(key, tensors, training_record, validation, folder=target)
-    return TrainingOutcome(steps=step, wall_time_s=wall_time, history=history,
+    exported = {key: save_weights(key, tensors, record, validation_record(recipe, key, final), folder=target)
+                for key, tensors in recipe.export(model).items()}
+    return TrainingOutcome(steps=progress.step, wall_time_s=progress.elapsed_before, history=progress.history,
                            final_validation=final, weights=exported)

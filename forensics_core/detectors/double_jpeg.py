@@ -43,7 +43,7 @@ from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.errors import EvidenceError
 from forensics_core.evidence import Evidence
-from forensics_core.features.jpeg import ZIGZAG, block_dct, expand_blocks, read_luma_coefficients
+from forensics_core.features.jpeg import ZIGZAG, dct_matrix, expand_blocks, read_luma_coefficients
 
 #: Standard deviation (DCT units) of the rounding error between the two compressions.
 ROUNDING_SIGMA = 0.5
@@ -126,14 +126,22 @@ def calibration_sample(evidence: Evidence) -> np.ndarray:
 
     Off the grid, the blocks straddle four JPEG blocks and their coefficients are not quantised:
     their distribution estimates that of the coefficients before any compression (the
-    calibration of Bianchi, De Rosa & Piva 2011). Returns ``(count, 8, 8)`` float32.
+    calibration of Bianchi, De Rosa & Piva 2011). Only the sampled blocks are converted to
+    luminance. Returns ``(count, 8, 8)`` float32.
     """
-    luminance = evidence.luminance() * np.float32(255.0)
-    blocks = block_dct(luminance - np.float32(128.0), CALIBRATION_OFFSET).reshape(-1, 8, 8)
-    if blocks.shape[0] > CALIBRATION_SAMPLE:
-        step = blocks.shape[0] / CALIBRATION_SAMPLE
-        blocks = blocks[(np.arange(CALIBRATION_SAMPLE) * step).astype(np.int64)]
-    return blocks
+    top, left = CALIBRATION_OFFSET
+    rows, cols = (evidence.height - top) // 8, (evidence.width - left) // 8
+    if rows * cols == 0:
+        return np.zeros((0, 8, 8), np.float32)
+    chosen = np.linspace(0, rows * cols - 1, min(rows * cols, CALIBRATION_SAMPLE)).astype(np.int64)
+    offsets = np.arange(8)
+    block_rows = (top + 8 * (chosen // cols))[:, None, None] + offsets[None, :, None]
+    block_cols = (left + 8 * (chosen % cols))[:, None, None] + offsets[None, None, :]
+    scale = 255.0 / (65535.0 if evidence.pixels.dtype == np.uint16 else 255.0)
+    rgb = evidence.pixels[block_rows, block_cols].astype(np.float32) * np.float32(scale)
+    luminance = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    basis = dct_matrix().astype(np.float32)
+    return np.matmul(np.matmul(basis, luminance - np.float32(128.0)), basis.T)
 
 
 @register_detector

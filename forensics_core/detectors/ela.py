@@ -44,7 +44,7 @@ def resave_quality(evidence: Evidence, requested: int) -> int:
 def error_levels(rgb: np.ndarray, quality: int) -> np.ndarray:
     """Mean absolute difference (grey levels, float32 HxW) between ``rgb`` and its JPEG re-save at ``quality``."""
     difference = cv2.absdiff(rgb, recompress(rgb, quality))
-    return difference.astype(np.float32).mean(axis=2)
+    return cv2.transform(difference.astype(np.float32), np.full((1, 3), 1.0 / 3.0, np.float32))
 
 
 def error_level_contrast(levels: np.ndarray, block: int = 16) -> float:

@@ -42,12 +42,12 @@ def ghost_differences(bgr: np.ndarray, qualities: list[int], window_tiles: int,
 
     Returns ``(len(qualities), tiles_down, tiles_across)`` float32 values in grey levels squared.
     """
-    original = bgr.astype(np.float32)
+    third = np.full((1, 3), 1.0 / 3.0, np.float32)
     maps = []
     for index, quality in enumerate(qualities):
         reporter.update(index / len(qualities), f"Re-saving at quality {quality}")
-        difference = original - recompress_bgr(bgr, quality)
-        squared = np.einsum("ijk,ijk->ij", difference, difference) / np.float32(3.0)
+        difference = cv2.absdiff(bgr, recompress_bgr(bgr, quality))
+        squared = cv2.transform(cv2.multiply(difference, difference, dtype=cv2.CV_32F), third)
         tiles = block_means(squared, _TILE)
         maps.append(cv2.blur(tiles, (window_tiles, window_tiles), borderType=cv2.BORDER_REFLECT))
     return np.stack(maps)

@@ -152,11 +152,20 @@ def block_means(values: np.ndarray, block: int) -> np.ndarray:
     """Mean of ``values`` (HxW) over non-overlapping ``block`` x ``block`` tiles; partial tiles included."""
     height, width = values.shape
     rows, cols = -(-height // block), -(-width // block)
-    padded = np.pad(values.astype(np.float32, copy=False),
-                    ((0, rows * block - height), (0, cols * block - width)))
-    counts = np.pad(np.ones((height, width), np.float32), ((0, rows * block - height), (0, cols * block - width)))
-    sums = padded.reshape(rows, block, cols, block).sum(axis=(1, 3))
-    return sums / counts.reshape(rows, block, cols, block).sum(axis=(1, 3))
+    full_rows, full_cols = height // block, width // block
+    sums = np.zeros((rows, cols), np.float64)
+    body = values[: full_rows * block, : full_cols * block].astype(np.float32, copy=False)
+    sums[:full_rows, :full_cols] = body.reshape(full_rows, block, full_cols, block).sum(axis=(1, 3), dtype=np.float64)
+    counts = np.full((rows, cols), float(block * block))
+    if full_cols < cols:  # the partial column of tiles on the right
+        edge = values[:, full_cols * block:].astype(np.float64)
+        sums[:, full_cols] = np.add.reduceat(edge.sum(axis=1), np.arange(0, height, block))
+        counts[:, full_cols] = np.diff(np.append(np.arange(0, height, block), height)) * edge.shape[1]
+    if full_rows < rows:  # the partial row of tiles at the bottom (the corner is in the column above)
+        edge = values[full_rows * block:, : full_cols * block].astype(np.float64)
+        sums[full_rows, :full_cols] = edge.reshape(edge.shape[0], full_cols, block).sum(axis=(0, 2))
+        counts[full_rows, :full_cols] = edge.shape[0] * block
+    return (sums / counts).astype(np.float32)
 
 
 def expand_blocks(small: np.ndarray, block: int, shape: tuple[int, int], fill: float = 0.0) -> np.ndarray:
@@ -167,17 +176,3 @@ def expand_blocks(small: np.ndarray, block: int, shape: tuple[int, int], fill: f
     out[:rows, :cols] = big[:rows, :cols]
     return out
 
-
-def block_dct(grey: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Orthonormal 8x8 DCT of the blocks of ``grey`` (HxW) on the grid whose origin is ``offset`` (row, column).
-
-    Returns ``(blocks_down, blocks_across, 8, 8)`` float32; partial blocks at the far edges are
-    dropped. With ``offset = (0, 0)`` and ``grey = Y - 128`` these are the JPEG coefficients
-    before quantisation (T.81 A.3.3).
-    """
-    top, left = offset
-    rows, cols = (grey.shape[0] - top) // 8, (grey.shape[1] - left) // 8
-    blocks = grey[top: top + 8 * rows, left: left + 8 * cols].astype(np.float32)
-    blocks = blocks.reshape(rows, 8, cols, 8).transpose(0, 2, 1, 3)
-    basis = dct_matrix().astype(np.float32)
-    return np.matmul(np.matmul(basis, blocks), basis.T)

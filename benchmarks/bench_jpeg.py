@@ -74,8 +74,12 @@ def twelve_megapixel_jpeg(folder: Path) -> Path:
     return path
 
 
-def time_twelve_megapixels(path: Path) -> dict[str, float]:
-    """Wall-clock seconds of one run of each detector on the 12-megapixel JPEG (after a warm-up)."""
+def time_twelve_megapixels(path: Path) -> dict[str, tuple[float, float]]:
+    """Wall-clock and CPU seconds (all threads) of one run of each detector on the 12-megapixel JPEG.
+
+    Each detector first runs once on a small JPEG, so imports and caches are not timed. On a
+    loaded machine the wall-clock time grows with the load; the CPU time does not.
+    """
     evidence = load_evidence(path)
     small = load_evidence(path.with_name("warm_up.jpg")) if path.with_name("warm_up.jpg").exists() else None
     seconds = {}
@@ -83,9 +87,9 @@ def time_twelve_megapixels(path: Path) -> dict[str, float]:
         detector = get_detector(detector_id)
         if small is not None:
             detector.run(small, device="cpu")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         detector.run(evidence, device="cpu")
-        seconds[detector_id] = time.perf_counter() - started
+        seconds[detector_id] = (time.perf_counter() - started, time.process_time() - cpu_started)
     return seconds
 
 
@@ -110,8 +114,9 @@ def markdown(noso: dict, synthetic: dict, groups: dict, speed: dict, counts: str
         "for `jpeg-ghost`.",
         "",
         "| detector | NoSo pixel AUC | NoSo F1 | NoSo image AUC | NoSo s/MP | JPEG-splice pixel AUC | "
-        "JPEG-splice F1 | JPEG-splice image AUC | JPEG-splice s/MP | 12 MP JPEG (s) | target (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "JPEG-splice F1 | JPEG-splice image AUC | JPEG-splice s/MP | 12 MP JPEG wall (s) | 12 MP JPEG CPU (s) | "
+        "target (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for detector_id in DETECTORS:
         n, s = noso.get(detector_id, "not run"), synthetic[detector_id]
@@ -119,7 +124,7 @@ def markdown(noso: dict, synthetic: dict, groups: dict, speed: dict, counts: str
             f"| `{detector_id}` | {_figure(n, 'pixel_auc')} | {_figure(n, 'pixel_f1')} | {_figure(n, 'image_auc')} | "
             f"{_figure(n, 'seconds_per_megapixel', 2)} | {_figure(s, 'pixel_auc')} | {_figure(s, 'pixel_f1')} | "
             f"{_figure(s, 'image_auc')} | {_figure(s, 'seconds_per_megapixel', 2)} | "
-            f"{speed.get(detector_id, float('nan')):.2f} | < {SPEED_TARGETS[detector_id]:g} |")
+            f"{speed[detector_id][0]:.2f} | {speed[detector_id][1]:.2f} | < {SPEED_TARGETS[detector_id]:g} |")
     lines += ["", "JPEG-splice pixel AUC by kind of forgery:", "",
               "| detector | " + " | ".join(next(iter(groups.values())).keys()) + " |",
               "|---|" + "---|" * len(next(iter(groups.values())))]
@@ -162,11 +167,13 @@ def main() -> int:
         big = twelve_megapixel_jpeg(Path(tmp))
         (Path(tmp) / "warm_up.jpg").write_bytes(encode_jpeg(load_photo(photo_split(include_large=False).val[1]), 85))
         speed = time_twelve_megapixels(big)
-        for detector_id, seconds in speed.items():
-            verdict = "meets" if seconds < SPEED_TARGETS[detector_id] else "MISSES"
-            print(f"{detector_id}: {seconds:.2f} s on a 12 MP JPEG ({verdict} the < {SPEED_TARGETS[detector_id]:g} s target)")
+        for detector_id, (wall, cpu) in speed.items():
+            verdict = "meets" if wall < SPEED_TARGETS[detector_id] else "MISSES"
+            print(f"{detector_id}: {wall:.2f} s wall-clock ({cpu:.2f} s CPU) on a 12 MP JPEG "
+                  f"({verdict} the < {SPEED_TARGETS[detector_id]:g} s target at this load)")
     counts = (f"JPEG-splice set: {forged} forgeries (half aligned, half non-aligned) and {authentic} authentic JPEGs "
-              "(half single, half double compressed) of the validation photographs; NoSo: 18 forgeries, 13 authentic")
+              "(half single, half double compressed) of the validation photographs; NoSo: 18 forgeries, 13 authentic. "
+              "Wall-clock times depend on the load; CPU time is the sum over threads")
     write_text_atomic(args.out, markdown(noso, synthetic, groups, speed, counts, load))
     print(f"written {args.out}")
     return 0

@@ -16,7 +16,8 @@ Image Processing On Line 11, pp. 396-433, 2021):
    binomial tail ``B``, ``n = XY / 64`` and ``k`` = its votes / 64 (votes are correlated within
    8x8 blocks; dividing by 64 counts roughly independent ones).
 5. Foreign grids: pixels voting for another origin are grouped by region growing (neighbours
-   within 12 pixels voting for the same origin); a region is a detection when
+   within 12 pixels voting for the same origin; here on a 4-pixel lattice, see
+   :func:`foreign_grid_regions`); a region is a detection when
    ``N_T B(n, k, 1/64) < 1`` with ``n`` its bounding box area / 64 and ``k`` its votes / 64.
    Detections are closed morphologically with a 25 x 25 square.
 

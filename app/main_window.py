@@ -31,6 +31,7 @@ from forensics_core.report import CaseInfo, ReportItem, annotated_image, build_r
 
 from app.case_io import load_case, save_case
 from app.class_maps_panel import ClassMapsPanel
+from app.clone_pairs_panel import ClonePairsPanel
 from app.map_series_panel import MapSeriesPanel
 from app.detector_panel import DetectorPanel
 from app.dialogs import open_path, save_path, show_error
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         view_layout.addWidget(self.overlay_panel)
         view_layout.addWidget(self.histogram_panel, 1)
         self.roi_panel = RoiPanel(self.image_view.view)
+        self.clone_pairs = ClonePairsPanel(self.image_view)
 
         self.analysis_dock = _dock("Analysis", analysis, "analysis")
         self.evidence_dock = _dock("Evidence", self.evidence_panel, "evidence")
@@ -120,6 +122,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.evidence_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.view_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.roi_dock)
+        self.clone_pairs_dock = _dock("Clone pairs", self.clone_pairs, "clone_pairs")
+        self.tabifyDockWidget(self.roi_dock, self.clone_pairs_dock)
+        self.roi_dock.raise_()
         self.resizeDocks([self.analysis_dock, self.view_dock], [340, 400], Qt.Orientation.Horizontal)
         self.resizeDocks([self.analysis_dock, self.evidence_dock], [640, 300], Qt.Orientation.Vertical)
         self.resizeDocks([self.view_dock, self.roi_dock], [430, 370], Qt.Orientation.Vertical)
@@ -177,6 +182,7 @@ class MainWindow(QMainWindow):
         self.results_panel.selected.connect(self.select_result)
         self.results_panel.removeRequested.connect(self.remove_result)
         self.results_panel.compareRequested.connect(self._side_by_side)
+        self.clone_pairs.zoomed.connect(lambda: self.tabs.setCurrentIndex(0))
         self.overlay_panel.changed.connect(self.refresh_layer)
         self.overlay_panel.opacityChanged.connect(self._opacity_changed)
         self.histogram_panel.thresholdChanged.connect(self.set_threshold)
@@ -279,6 +285,7 @@ class MainWindow(QMainWindow):
         self.current = index if 0 <= index < len(self.states) else -1
         state = self.current_state()
         self.map_series.show_result(state.result if state else None)
+        self.clone_pairs.show_result(state.result if state else None)
         self.class_maps.show_result(state.result if state else None)
         self.refresh_layer()
         self.refresh_histogram()

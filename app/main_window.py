@@ -21,17 +21,16 @@ from PySide6.QtWidgets import (
 )
 
 from forensics_core import __version__
-from forensics_core.atomic import write_png_atomic, write_text_atomic
+from forensics_core.atomic import write_png_atomic
 from forensics_core.detectors import get_detector
 from forensics_core.detectors.base import Result
 from forensics_core.device import resolve_device
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence, load_evidence
-from forensics_core.report import CaseInfo, ReportItem, annotated_image, build_report_html, check_report_path, display_rgb
+from forensics_core.report import CaseInfo, annotated_image, check_report_path, display_rgb
 
-from app.case_io import load_case, save_case
+from app.case_actions import CaseActions
 from app.class_maps_panel import ClassMapsPanel
-from app.clone_pairs_panel import ClonePairsPanel
 from app.map_series_panel import MapSeriesPanel
 from app.detector_panel import DetectorPanel
 from app.dialogs import open_path, save_path, show_error
@@ -41,7 +40,6 @@ from app.histogram_panel import HistogramPanel
 from app.image_view import ImageView
 from app.layers import colormap_lut, mask_lut, outline_lut
 from app.overlay_panel import OverlayPanel
-from app.pdf_export import write_pdf
 from app.recent_files import RecentFiles
 from app.report_dialog import ReportDialog
 from app.results_panel import ResultsPanel
@@ -71,7 +69,7 @@ def _dock(title: str, widget: QWidget, name: str) -> QDockWidget:
     return dock
 
 
-class MainWindow(QMainWindow):
+class MainWindow(CaseActions, QMainWindow):
     """The workbench window. Holds the open evidence, its results and the examiner's choices."""
 
     def __init__(self, detector_id: str | None = None, settings: QSettings | None = None) -> None:
@@ -112,7 +110,6 @@ class MainWindow(QMainWindow):
         view_layout.addWidget(self.overlay_panel)
         view_layout.addWidget(self.histogram_panel, 1)
         self.roi_panel = RoiPanel(self.image_view.view)
-        self.clone_pairs = ClonePairsPanel(self.image_view)
 
         self.analysis_dock = _dock("Analysis", analysis, "analysis")
         self.evidence_dock = _dock("Evidence", self.evidence_panel, "evidence")
@@ -122,9 +119,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.evidence_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.view_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.roi_dock)
-        self.clone_pairs_dock = _dock("Clone pairs", self.clone_pairs, "clone_pairs")
-        self.tabifyDockWidget(self.roi_dock, self.clone_pairs_dock)
-        self.roi_dock.raise_()
         self.resizeDocks([self.analysis_dock, self.view_dock], [340, 400], Qt.Orientation.Horizontal)
         self.resizeDocks([self.analysis_dock, self.evidence_dock], [640, 300], Qt.Orientation.Vertical)
         self.resizeDocks([self.view_dock, self.roi_dock], [430, 370], Qt.Orientation.Vertical)
@@ -135,6 +129,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.identity)
         self._build_menus()
         self._connect()
+        self.install_case_panels()
 
     # ---- construction ---------------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
@@ -182,7 +177,6 @@ class MainWindow(QMainWindow):
         self.results_panel.selected.connect(self.select_result)
         self.results_panel.removeRequested.connect(self.remove_result)
         self.results_panel.compareRequested.connect(self._side_by_side)
-        self.clone_pairs.zoomed.connect(lambda: self.tabs.setCurrentIndex(0))
         self.overlay_panel.changed.connect(self.refresh_layer)
         self.overlay_panel.opacityChanged.connect(self._opacity_changed)
         self.histogram_panel.thresholdChanged.connect(self.set_threshold)
@@ -217,6 +211,7 @@ class MainWindow(QMainWindow):
         self.identity.setText(f"{evidence.path.name} · {evidence.width}x{evidence.height} · "
                               f"SHA-256 {evidence.sha256[:16]}…")
         self._results_changed()
+        self.case_evidence_changed(evidence)
 
     def _open_dialog(self) -> None:
         path = open_path(self, "Open an image", IMAGE_FILTER)
@@ -285,7 +280,6 @@ class MainWindow(QMainWindow):
         self.current = index if 0 <= index < len(self.states) else -1
         state = self.current_state()
         self.map_series.show_result(state.result if state else None)
-        self.clone_pairs.show_result(state.result if state else None)
         self.class_maps.show_result(state.result if state else None)
         self.refresh_layer()
         self.refresh_histogram()
@@ -381,19 +375,6 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     # ---- exports and cases ----------------------------------------------------------------
-    def report_html(self, indices: list[int], case: CaseInfo) -> str:
-        """The report HTML for results ``indices`` (re-verifies the evidence hash)."""
-        items = [ReportItem(self.states[i].result, self.states[i].threshold) for i in indices]
-        return build_report_html(self.evidence, items, self.roi_panel.rois(), case,
-                                 self.overlay_panel.opacity_value(), self.overlay_panel.colormap_name(),
-                                 self.overlay_panel.stretched())
-
-    def export_report(self, path: str | Path, fmt: str, indices: list[int], case: CaseInfo) -> Path:
-        """Write the report as ``html`` or ``pdf`` to ``path``."""
-        target = check_report_path(path, self.evidence)
-        html = self.report_html(indices, case)
-        return write_pdf(target, html) if fmt == "pdf" else write_text_atomic(target, html)
-
     def _report_dialog(self) -> None:
         if self.evidence is None:
             show_error(self, "No image", "Open an image first.")
@@ -431,39 +412,6 @@ class MainWindow(QMainWindow):
                 self.export_annotated(path)
             except (ForensicsError, OSError) as exc:
                 show_error(self, "Cannot export the image", str(exc))
-
-    def save_case(self, path: str | Path) -> Path:
-        """Save the open image's case (results, thresholds, ROIs, notes, view) to ``path``."""
-        view = {"mode": self.overlay_panel.mode(), "opacity": self.overlay_panel.opacity_value(),
-                "colormap": self.overlay_panel.colormap_name(), "current": self.current}
-        return save_case(path, self.evidence, [(s.result, s.threshold) for s in self.states],
-                         self.roi_panel.rois(), self.case, view)
-
-    def open_case(self, path: str | Path) -> bool:
-        """Reopen a saved case; refused when the image is missing or its hash changed."""
-        try:
-            case = load_case(path)
-            evidence = load_evidence(case.image_path)
-        except (ForensicsError, OSError) as exc:
-            show_error(self, "Cannot open the case", str(exc))
-            return False
-        if evidence.sha256 != case.image_sha256:
-            show_error(self, "Cannot open the case",
-                       f"The image {case.image_path} has changed since the case was saved: its SHA-256 is "
-                       f"{evidence.sha256}, the case recorded {case.image_sha256}.")
-            return False
-        self._set_evidence(evidence)
-        self.case = case.case
-        for roi in case.rois:
-            self.roi_panel.add_roi(roi)
-        view = case.view
-        self.overlay_panel.set_mode(view.get("mode", "heatmap"))
-        self.overlay_panel.opacity.setValue(round(100 * float(view.get("opacity", 0.45))))
-        self.overlay_panel.colormap.setCurrentText(view.get("colormap", "inferno"))
-        self.states = [ResultState(result, threshold) for result, threshold in case.results]
-        self.current = min(int(view.get("current", len(self.states) - 1)), len(self.states) - 1)
-        self._results_changed()
-        return True
 
     def _save_case_dialog(self) -> None:
         if self.evidence is None:

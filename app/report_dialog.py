@@ -1,4 +1,8 @@
-"""The report dialog: case number, examiner, notes, which results to include, and the exports."""
+"""The report dialog: case number, examiner, organisation, notes, which results to include, and the exports.
+
+The report also holds the open file's bookmarks (in the order of the Bookmarks panel) and the
+case's audit trail; a ``.sha256`` file is written beside it.
+"""
 
 from __future__ import annotations
 
@@ -35,9 +39,11 @@ class ReportDialog(QDialog):
         form = QFormLayout()
         self.case_number = QLineEdit(case.case_number)
         self.examiner = QLineEdit(case.examiner)
+        self.organisation = QLineEdit(case.organisation)
         self.notes = QPlainTextEdit(case.notes)
         form.addRow("Case number:", self.case_number)
         form.addRow("Examiner:", self.examiner)
+        form.addRow("Organisation:", self.organisation)
         form.addRow("Notes:", self.notes)
         layout.addLayout(form)
         self.results = QListWidget()
@@ -59,7 +65,8 @@ class ReportDialog(QDialog):
 
     def case(self) -> CaseInfo:
         """The case details typed in."""
-        return CaseInfo(self.case_number.text().strip(), self.examiner.text().strip(), self.notes.toPlainText())
+        return CaseInfo(self.case_number.text().strip(), self.examiner.text().strip(), self.notes.toPlainText(),
+                        self.organisation.text().strip())
 
     def selected(self) -> list[int]:
         """Indices of the checked results."""

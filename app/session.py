@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from forensics_core.case.model import new_id
 from forensics_core.detectors.base import Result
 
 from app.display_data import DisplayData, HeatmapHistogram, heatmap_histogram, prepare_display
@@ -19,6 +20,8 @@ class ResultState:
     result: Result
     threshold: float
     display: DisplayData | None = field(default=None, repr=False, compare=False)
+    #: The run's id in the case (kept across saves, so that bookmarks can name it).
+    run_id: str = field(default_factory=new_id, compare=False)
     layer: ResultLayer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -80,7 +80,14 @@ def report_one(index: int, image: str, out_dir: str, settings: BatchSettings) ->
     """
     from forensics_core.detectors import get_detector
     from forensics_core.evidence import load_evidence
-    from forensics_core.report import ReportItem, build_report_html, write_report_file
+    from forensics_core.report import (
+        ReportItem,
+        build_report_html,
+        pdf_header,
+        pdf_subject,
+        pdf_title,
+        write_report_file,
+    )
 
     started = time.perf_counter()
     folder = report_folder_name(index, Path(image))
@@ -103,11 +110,7 @@ def report_one(index: int, image: str, out_dir: str, settings: BatchSettings) ->
         if settings.pdf:
             from app.headless_pdf import render_pdf
 
-            subject = f"Examination of {evidence.path.name} (SHA-256 {evidence.sha256})"
-            header = (f"Case {case.case_number or '(none)'} · {evidence.path.name} · SHA-256 {evidence.sha256[:16]}… · "
-                      "Tamper Workbench report")
-            title = f"Tamper Workbench report: {evidence.path.name}"
-            pdf = render_pdf(text, title, case.examiner, subject, header)
+            pdf = render_pdf(text, pdf_title(evidence), case.examiner, pdf_subject(evidence), pdf_header(case, evidence))
             written = write_report_file(target / "report.pdf", pdf, evidence)
             summary["files"]["report.pdf"] = written.sha256
     except ForensicsError as exc:

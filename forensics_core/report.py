@@ -302,6 +302,22 @@ def class_map_pictures(result: Result, colormap: str) -> str:
     return f"<table cellpadding='4'>{title}{rows}</table>{more}"
 
 
+def class_summary_table(result: Result) -> str:
+    """How the detector post-processed each per-class map (``Result.per_class``); '' when it has none."""
+    if not result.per_class:
+        return ""
+    head = ("<tr><th>class</th><th>map</th><th>Otsu threshold</th><th>bimodality</th><th>kept (bimodal)</th>"
+            "<th>localisation confidence</th><th>mean probability</th></tr>")
+    body = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_e(s.map_name)}</td><td align='right'>{s.otsu_threshold:.3f}</td>"
+        f"<td align='right'>{s.bimodality:.3f}</td><td>{'yes' if s.kept else 'no'}</td>"
+        f"<td align='right'>{'-' if s.confidence is None else f'{s.confidence:.3f}'}</td>"
+        f"<td align='right'>{s.mean_probability:.3f}</td></tr>"
+        for name, s in result.per_class.items())
+    return ("<h3>Per-class summary</h3><table border='1' cellspacing='0' cellpadding='3'>"
+            f"{head}{body}</table>")
+
+
 def _result_section(index: int, item: ReportItem, base: np.ndarray,
                     rois: Sequence[Roi], opacity: float, colormap: str, stretch: bool) -> str:
     result = item.result
@@ -349,6 +365,7 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
     parts.append(_figure(histogram_picture(result.heatmap, item.threshold),
                          "Histogram of the heatmap: threshold used (red), Otsu's threshold (dashed blue)", 520))
     parts.append(class_map_pictures(result, colormap))
+    parts.append(class_summary_table(result))
     parts.append(clone_pairs_section_html(result.extra, base, _figure))
     parts.append("<h3>Regions of interest</h3>")
     parts.append(roi_table_html(roi_table(rois, result.heatmap, item.threshold)))
@@ -521,6 +538,22 @@ def check_report_path(path: str | os.PathLike[str], evidence: Evidence) -> Path:
     if target.resolve() == evidence.path.resolve():
         raise ForensicsError(f"Refusing to write over the evidence file {evidence.path}.")
     return target
+
+
+def pdf_header(case: CaseInfo, evidence: Evidence) -> str:
+    """The line printed at the top of every PDF page: case, file and the start of its SHA-256."""
+    return (f"Case {case.case_number or '(none)'} · {evidence.path.name} · SHA-256 {evidence.sha256[:16]}… · "
+            "Tamper Workbench report")
+
+
+def pdf_title(evidence: Evidence) -> str:
+    """The PDF's Title."""
+    return f"Tamper Workbench report: {evidence.path.name}"
+
+
+def pdf_subject(evidence: Evidence) -> str:
+    """The PDF's Subject: which file, by its full SHA-256."""
+    return f"Examination of {evidence.path.name} (SHA-256 {evidence.sha256})"
 
 
 @dataclass(frozen=True)

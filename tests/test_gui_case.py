@@ -1,0 +1,124 @@
+"""GUI case work: several evidence files, bookmarks, audit trail, background save, report with sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from app.main import configure_pyqtgraph  # noqa: E402
+from app.main_window import MainWindow  # noqa: E402
+from forensics_core.case import verify_case  # noqa: E402
+from forensics_core.report import CaseInfo  # noqa: E402
+from forensics_core.roi import Rect, Roi  # noqa: E402
+
+
+def picture(path: Path, seed: int, shape=(64, 80)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def new_window(qtbot, tmp_path: Path, name: str) -> MainWindow:
+    configure_pyqtgraph()
+    win = MainWindow(settings=QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    return win
+
+
+def run(qtbot, win: MainWindow) -> None:
+    with qtbot.waitSignal(win.controller.stopped, timeout=30000):
+        assert win.run_detector("noise-baseline", {}, "cpu")
+
+
+@pytest.fixture
+def images(tmp_path):
+    return picture(tmp_path / "evidence" / "one.png", 1), picture(tmp_path / "evidence" / "two.png", 2, (50, 70))
+
+
+def test_case_with_two_evidence_files_bookmarks_and_audit_round_trips(qtbot, tmp_path, images):
+    one, two = images
+    win = new_window(qtbot, tmp_path, "a")
+    assert win.open_image(one)
+    run(qtbot, win)
+    win.roi_panel.add_roi(Roi("box", Rect(5, 5, 20, 15), "#ff0000"))
+    win.set_threshold(0.42)
+    win.image_view.view.setRange(xRange=(2, 40), yRange=(3, 30), padding=0)
+    first = win.add_bookmark("box at 0.42")
+    assert first.zoom is not None and first.visible_rois == ("box",) and first.threshold == pytest.approx(0.42)
+    assert win.add_evidence(two)
+    assert win.evidence.path == two.resolve() and win.states == [] and win.roi_panel.rois() == []
+    run(qtbot, win)
+    win.add_bookmark("whole second")
+    win.case = CaseInfo("K-9", "A. Examiner", "notes", "Lab")
+    win.save_case(tmp_path / "case")
+    assert verify_case(tmp_path / "case").ok
+
+    other = new_window(qtbot, tmp_path, "b")
+    assert other.open_case(tmp_path / "case" / "case.json")
+    assert other.case == win.case and len(other.case_session.evidence) == 2
+    assert other.evidence.path == two.resolve() and len(other.states) == 1
+    assert other.switch_evidence(0)
+    assert other.evidence.path == one.resolve() and other.roi_panel.rois()[0].name == "box"
+    assert other.states[0].threshold == pytest.approx(0.42)
+    other.go_to_bookmark(0)
+    assert other.overlay_panel.mode() == first.mode
+    actions = [e["action"] for e in other.case_session.audit.entries]
+    for expected in ("evidence opened", "detector run", "ROIs changed", "view bookmarked", "evidence added",
+                     "case saved", "case opened"):
+        assert expected in actions
+    run_entry = next(e for e in other.case_session.audit.entries if e["action"] == "detector run")
+    assert run_entry["details"]["detector"] == "noise-baseline" and "window" in run_entry["details"]["parameters"]
+
+
+def test_changed_evidence_refuses_the_case_and_names_the_file(qtbot, tmp_path, images, monkeypatch):
+    one, two = images
+    win = new_window(qtbot, tmp_path, "a")
+    assert win.open_image(one)
+    assert win.add_evidence(two)
+    win.save_case(tmp_path / "case")
+    with two.open("ab") as handle:
+        handle.write(b"changed")
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda _p, _t, text: shown.append(text)))
+    other = new_window(qtbot, tmp_path, "b")
+    assert not other.open_case(tmp_path / "case")
+    assert shown and str(two.resolve()) in shown[0] and "CHANGED" in shown[0] and str(one.resolve()) not in shown[0]
+    assert other.evidence is None  # nothing half-opened
+
+
+def test_report_has_sha256_file_bookmarks_and_is_in_the_audit_trail(qtbot, tmp_path, images):
+    one, _ = images
+    win = new_window(qtbot, tmp_path, "a")
+    assert win.open_image(one)
+    run(qtbot, win)
+    win.add_bookmark("my caption")
+    win.save_case(tmp_path / "case")
+    case = CaseInfo("K-1", "Dr. Example", "", "Lab")
+    target = tmp_path / "case" / "reports" / "report.pdf"
+    written = win.export_report(target, "pdf", [0], case)
+    data = written.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert (target.parent / "report.pdf.sha256").read_text() == f"{digest}  report.pdf\n"
+    assert b"/Subject" in data and data.startswith(b"%PDF")
+    html = win.report_html([0], case)
+    assert "Bookmark 1: my caption" in html and "Audit trail of the case" in html and "Signature" in html
+    win.save_case(tmp_path / "case")
+    entries = [json.loads(line) for line in (tmp_path / "case" / "audit.jsonl").read_text().splitlines()]
+    exported = [e for e in entries if e["action"] == "report exported"]
+    assert exported and exported[0]["details"]["sha256"] == digest and exported[0]["details"]["file"] == "reports/report.pdf"
+    assert verify_case(tmp_path / "case").ok
+    written.write_bytes(data + b"%")
+    assert any("reports/report.pdf" in p for p in verify_case(tmp_path / "case").problems)

@@ -252,6 +252,12 @@ def check_jpeg(data: bytes, name: str) -> list[str]:
         return []
     if "premature end" in warning.lower():
         missing = _grey_tail_rows(np.asarray(small), height / max(small.shape[0], 1))
+        if missing == 0:
+            raise EvidenceError(
+                f"{name} ends before its JPEG data is complete (the decoder said: '{warning}'), though "
+                "no whole row is missing: the end of the file (at least its end marker) is cut off. "
+                "It is truncated or corrupt; obtain a complete copy of the original file."
+            )
         raise missing_rows_error(name, width, height, missing, " (about that many; the decoder said: "
                                  f"'{warning}')")
     return [f"the JPEG decoder reported damaged data ('{warning}'); the picture was decoded regardless"]

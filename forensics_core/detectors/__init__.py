@@ -6,8 +6,12 @@ in :data:`DETECTOR_MODULES` on first use. The list is explicit, not found by sca
 because a frozen application (the PyInstaller bundle) has no package folder to scan: adding a
 detector means adding its module and its name here (``tests/test_packaging.py`` fails otherwise).
 
-Fixed ids (other tools call them): ``resampling``, ``resampling-lstm``, ``lstm-endec``,
-``j-conv-lstm-conv``, ``mantranet``, ``srm-cnn``; ``noise-baseline`` is a pipeline baseline.
+Fixed ids (other tools call them; ``tests/test_detector_contract.py`` holds the list): the learned
+seed methods ``resampling``, ``resampling-lstm``, ``lstm-endec``, ``j-conv-lstm-conv``,
+``mantranet``, ``srm-cnn``; the pipeline baseline ``noise-baseline``; the training-free
+``ela``, ``jpeg-ghost``, ``double-jpeg``, ``jpeg-grid``, ``splicebuster``, ``cfa``,
+``noise-level``, ``copy-move``; and ``fusion``. How to add one (module, declarations, weights,
+tests): ``docs/adding-a-detector.md``.
 """
 
 from __future__ import annotations

@@ -99,3 +99,46 @@ def camera_splice(kind: str, height: int = 256, width: int = 320, seed: int = 0
     forged = host.copy()
     forged[mask] = donor[mask]
     return forged, mask
+
+
+def jpeg_round_trip(rgb: np.ndarray, quality: int, shift: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """``rgb`` compressed as JPEG at ``quality`` on an 8x8 grid shifted by ``shift`` (rows, columns)
+    and decoded again."""
+    padded = np.pad(rgb, ((shift[0], 0), (shift[1], 0), (0, 0)), mode="edge")
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(padded, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    decoded = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(decoded[shift[0]:, shift[1]:])
+
+
+def _copy_block(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` with a square of a fifth of its height copied from its top-right to its bottom-left corner."""
+    height, width = rgb.shape[:2]
+    side, margin = height // 5, 10
+    out = rgb.copy()
+    out[height - side - margin:height - margin, margin:margin + side] = \
+        rgb[margin:margin + side, width - side - margin:width - margin]
+    return out
+
+
+def composite_forgery(height: int = 256, width: int = 320, seed: int = 0, jpeg_host: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """A pristine picture and a forgery of it that differs in every trace at once.
+
+    The pristine picture is camera-like (or, with ``jpeg_host``, that picture after a JPEG round
+    trip at this quality, as a camera JPEG decoded to PNG). The forgery pastes a region whose donor
+    was resampled (no CFA lattice), has twice the host's noise and went through JPEG at quality 60
+    on a grid shifted by (3, 5); and it copies a square of the picture elsewhere (copy-move).
+    Returns (pristine uint8 RGB, forged uint8 RGB).
+    """
+    pristine = camera_picture(height, width, seed)
+    if jpeg_host is not None:
+        pristine = jpeg_round_trip(pristine, jpeg_host)
+    rng = np.random.default_rng(seed + 3000)
+    donor = donor_picture("resampled", height, width, seed).astype(np.float64)
+    donor = np.clip(np.rint(donor + rng.normal(0.0, 2 * HOST_RAW_NOISE, donor.shape)), 0, 255).astype(np.uint8)
+    donor = jpeg_round_trip(donor, 60, (3, 5))
+    mask = region_mask(height, width, np.random.default_rng(seed + 2000))
+    forged = pristine.copy()
+    forged[mask] = donor[mask]
+    return pristine, _copy_block(forged)

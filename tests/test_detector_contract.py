@@ -12,6 +12,7 @@ from forensics_core.detectors.base import Parameter, ProgressReporter
 from forensics_core.device import resolve_device
 from forensics_core.errors import Cancelled, ForensicsError, ParameterError
 from forensics_core.evidence import load_evidence
+from tests.camera_like import composite_forgery
 from tests.planted import noisy_image_with_planted_region, write_png
 
 FIXED_IDS = {
@@ -104,3 +105,44 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ForensicsError, match="no CUDA"):
             resolve_device("cuda")
+
+
+@pytest.fixture(scope="module")
+def pristine_and_forged(tmp_path_factory):
+    """Small pictures and their composite forgeries (tests/camera_like.py) in three forms: a camera-like
+    picture as PNG, the same as JPEG quality 90, and a camera JPEG (quality 80) decoded to PNG:
+    (form, pristine evidence, forged evidence) for each."""
+    import cv2
+
+    folder = tmp_path_factory.mktemp("contract")
+    forms = (("camera.png", None, []), ("camera.jpg", None, [cv2.IMWRITE_JPEG_QUALITY, 90]),
+             ("jpeg-host.png", 80, []))
+    pairs = []
+    for form, jpeg_host, options in forms:
+        evidence = []
+        for name, rgb in zip(("pristine", "forged"), composite_forgery(jpeg_host=jpeg_host)):
+            path = folder / f"{name}-{form}"
+            assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), options)
+            evidence.append(load_evidence(path))
+        pairs.append((form, *evidence))
+    return pairs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("detector_id", sorted(d.id for d in list_detectors()))
+def test_image_score_responds_to_the_evidence(detector_id, pristine_and_forged):
+    """Every trained detector scores a planted forgery differently from its pristine original, in at
+    least one of the forms it accepts (a JPEG method may find no trace in the camera PNGs, the CFA
+    method none in the JPEGs). A score that is the same on everything tells the examiner nothing."""
+    detector = get_detector(detector_id)
+    if not detector.is_trained():
+        pytest.skip(f"{detector_id} is not trained")
+    scores = {}
+    for form, pristine, forged in pristine_and_forged:
+        try:
+            scores[form] = (detector.run(pristine, device="cpu").score, detector.run(forged, device="cpu").score)
+        except ForensicsError:
+            continue  # this form is outside the method (for example a JPEG-only analysis on a PNG)
+    assert scores, f"{detector_id} accepted none of the pictures"
+    assert any(abs(forged - pristine) > 1e-6 for pristine, forged in scores.values()), (
+        f"{detector_id} gives the same image score to the pristine picture and the forgery: {scores}")

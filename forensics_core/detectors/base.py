@@ -399,6 +399,12 @@ class Detector(ABC):
             return True
         return any(weights.problem() is None for weights in self.weights_sets())
 
+    def weights_problem(self) -> "WeightsProblem | None":
+        """Why the detector cannot run for want of weights (of its preferred set); None when it can."""
+        if self.is_trained():
+            return None
+        return self.weights_sets()[0].problem()
+
     def training_status(self) -> str:
         """One line for people: trained (how far), hand-crafted, or untrained or broken and why."""
         from forensics_core.weights import describe_training
@@ -407,14 +413,13 @@ class Detector(ABC):
             return "hand-crafted (no learned weights)"
         if self._injected_model is not None:
             return "trained (model given in code)"
-        sets = self.weights_sets()
-        usable = [weights for weights in sets if weights.problem() is None]
-        if not usable:
-            problem = sets[0].problem()
-            assert problem is not None
+        problem = self.weights_problem()
+        if problem is not None:
             if problem.untrained:
                 return f"NOT TRAINED: {problem.message} (train with 'tamper-workbench train {self.id}')"
             return f"WEIGHTS UNUSABLE: {problem.message}"
+        sets = self.weights_sets()
+        usable = [weights for weights in sets if weights.problem() is None]
         text = f"trained: {describe_training(usable[0].keys, usable[0].folder())}"
         return text + (f" (weights: {', '.join(w.name for w in usable)})" if len(sets) > 1 else "")
 

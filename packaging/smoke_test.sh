@@ -28,7 +28,7 @@ cmp -s "$SAMPLE" resources/samples/sample_resampled.png || fail "the bundled sam
 # Run the bundle from an empty folder, without the checkout on the path.
 cd "$WORK"
 ROOT=$OLDPWD
-SOURCE_PYTHON_ABS=$(cd "$ROOT" && realpath "$SOURCE_PYTHON")
+SOURCE_PYTHON_ABS=$(cd "$ROOT" && realpath -s "$SOURCE_PYTHON")  # -s: a venv's python is a symlink
 SOURCE=("$SOURCE_PYTHON_ABS" -m forensics_core)
 BIN=$(cd "$ROOT" && realpath "$BIN")
 SAMPLE=$(cd "$ROOT" && realpath "$SAMPLE")

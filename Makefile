@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
+	$(PY) scripts/check_qt_xcb.py
 	$(VENV)/bin/tamper-workbench gui $(SAMPLE)
 
 test: $(STAMP)

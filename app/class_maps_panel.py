@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 from forensics_core.detectors.base import ClassMapSummary, Result
 from forensics_core.postprocess import histogram, otsu_threshold
 
+from app.colour_bar import ColourBar
 from app.display_data import quantise
-from app.layers import colormap_lut
+from app.layers import heatmap_lut
 
 #: Maps are shown from a strided copy whose longest side is at most this many pixels.
 THUMBNAIL_SIDE = 400
@@ -77,20 +78,24 @@ class ClassMapsPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.graphics)
         layout.addWidget(scroll, 1)
+        self.colour_bar = ColourBar()
+        layout.addWidget(self.colour_bar)
         self.maps: list[ClassMap] = []
         self.show_result(None)
 
-    def show_result(self, result: Result | None) -> None:
-        """Draw the maps of ``result`` (or explain that it has none)."""
+    def show_result(self, result: Result | None, colormap: str = "inferno") -> None:
+        """Draw the maps of ``result`` in ``colormap`` on the fixed 0..1 scale (or explain that it has none)."""
         self.graphics.clear()
         self.maps = class_maps(result) if result is not None else []
+        self.colour_bar.setVisible(bool(self.maps))
         if not self.maps:
             self.caption.setText("The selected result has no per-class maps. The resampling detector shows "
                                  "one heatmap per resampling class here, each with its histogram and Otsu threshold.")
             return
         self.caption.setText(f"{len(self.maps)} maps of {result.detector_id}, each with its histogram "
                              "(log counts) and Otsu's threshold (dashed blue).")
-        lut = colormap_lut("inferno")
+        lut = heatmap_lut(colormap)
+        self.colour_bar.show_scale(colormap, 0.0, 1.0)
         for index, item in enumerate(self.maps):
             group, column = divmod(index, MAPS_PER_ROW)
             self.graphics.addLabel(item.title, row=3 * group, col=column)

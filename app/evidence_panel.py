@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -30,8 +31,17 @@ LINE_FIELDS = ("File",)
 HASH_FIELDS = ("SHA-256", "MD5")
 
 
+#: Characters per line of a displayed hash: a SHA-256 (64 hex digits) takes four lines, which
+#: fit the narrowest Evidence panel (two lines of 32 were cut off at 1366x768).
+HASH_LINE_CHARS = 16
+
+
 class HashField(QWidget):
-    """A hash in a fixed-width font, broken into lines of 32 characters, with a Copy button."""
+    """A hash in a fixed-width font, broken into lines of :data:`HASH_LINE_CHARS`, with a Copy button.
+
+    The label is sized for its lines (never squeezed below them) so the whole hash is always
+    readable and selectable.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,7 +49,9 @@ class HashField(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
         self.label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         copy = QToolButton(text="Copy")
         copy.setToolTip("Copy the exact hash to the clipboard")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._value))
@@ -48,9 +60,17 @@ class HashField(QWidget):
         self._value = ""
 
     def setText(self, value: str) -> None:  # noqa: N802 (same name as QLabel's)
-        """Show ``value`` (32 characters a line)."""
+        """Show ``value`` (:data:`HASH_LINE_CHARS` characters a line)."""
         self._value = value
-        self.label.setText("\n".join(value[i:i + 32] for i in range(0, len(value), 32)) or "—")
+        lines = [value[i:i + HASH_LINE_CHARS] for i in range(0, len(value), HASH_LINE_CHARS)] or ["—"]
+        self.label.setText("\n".join(lines))
+        metrics = self.label.fontMetrics()
+        self.label.setFixedSize(metrics.horizontalAdvance("0" * HASH_LINE_CHARS) + 4,
+                                metrics.lineSpacing() * len(lines) + 4)
+
+    def shown_lines(self) -> list[str]:
+        """The lines the label shows (joined, they are the exact value)."""
+        return self.label.text().split("\n")
 
     def text(self) -> str:
         """The exact value, without line breaks."""
@@ -62,9 +82,14 @@ def _value_widget(name: str) -> QLabel | QLineEdit | HashField:
     if name in HASH_FIELDS:
         return HashField()
     if name in LINE_FIELDS:
+        # Frameless but with the platform's own line height: a style sheet here shrank the box
+        # and clipped underscores ("test_exif.jpg" read as "test exif.jpg").
         edit = QLineEdit(readOnly=True)
         edit.setFrame(False)
-        edit.setStyleSheet("background: transparent;")
+        palette = edit.palette()
+        palette.setColor(QPalette.ColorRole.Base, palette.color(QPalette.ColorRole.Window))
+        edit.setPalette(palette)
+        edit.setMinimumHeight(edit.fontMetrics().height() + 8)
         return edit
     label = QLabel()
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -129,7 +154,8 @@ class EvidencePanel(QWidget):
         self.show_evidence(None)
 
     def show_evidence(self, evidence: Evidence | None) -> None:
-        """Fill the panel from ``evidence`` (or clear it)."""
+        """Fill the panel from ``evidence`` (or clear it); the metadata search starts empty."""
+        self.search.clear()
         for label in self.values.values():
             label.setText("—")
         self.metadata.setRowCount(0)
@@ -167,8 +193,8 @@ class EvidencePanel(QWidget):
         for row, (key, value) in enumerate(evidence.metadata):
             self.metadata.setItem(row, 0, QTableWidgetItem(key))
             self.metadata.setItem(row, 1, QTableWidgetItem(value))
-        for field in LINE_FIELDS:
-            v[field].setCursorPosition(0)
+        for field in LINE_FIELDS:  # the end (the file's name) is what a narrow field should show
+            v[field].setCursorPosition(len(v[field].text()))
         self._filter(self.search.text())
 
     def _filter(self, text: str) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pyqtgraph as pg
+
+from forensics_core.render import COLORMAP_NAMES, stretched_lut
 
 from app.display_data import quantise
 
 VIEW_MODES = ("original", "heatmap", "mask", "outline")
-COLORMAPS = ("inferno", "viridis", "cividis")
+COLORMAPS = COLORMAP_NAMES
 OUTLINE_RGBA = (255, 40, 40, 255)
 
 
@@ -23,19 +24,17 @@ def threshold_index(threshold: float) -> int:
     return int(np.clip(np.ceil(threshold * 255.0 - 1e-6), 0, 256))
 
 
-def colormap_lut(name: str, low: int = 0, high: int = 255) -> np.ndarray:
-    """256x4 uint8 RGBA table of a perceptually uniform colour map spread over levels ``low..high``.
+def heatmap_lut(name: str, low: int = 0, high: int = 255) -> np.ndarray:
+    """256x4 uint8 RGBA table of colour map ``name`` spread over the 8-bit levels ``low..high``.
 
+    The colours are :func:`forensics_core.render.stretched_lut`'s, the same table that colours
+    ``overlay.png`` and the report, so a colour means the same value on screen and on paper.
     The default spans the whole 0..1 heatmap scale; a narrower range stretches the colours over
-    the values a map actually takes (levels below ``low`` get the first colour, above ``high``
-    the last). Display only: thresholds and statistics always use the heatmap's own values.
+    the values a map actually takes. Display only: thresholds and statistics use the heatmap.
     """
-    full = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=True)
-    if (low, high) == (0, 255):
-        return full
-    span = max(high - low, 1)
-    positions = np.clip((np.arange(256) - low) / span, 0.0, 1.0)
-    return full[np.rint(positions * 255).astype(np.intp)]
+    lut = np.full((256, 4), 255, np.uint8)
+    lut[:, :3] = stretched_lut(name, low, high)
+    return lut
 
 
 def mask_lut(threshold: float) -> np.ndarray:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.layers import COLORMAPS, VIEW_MODES
+from app.wheel_guard import guard_wheel
 
 #: Colour range choices; the first stretches the colour map over the heatmap's own values.
 COLOUR_RANGES = ("Stretch to this map's values", "Fixed 0 to 1")
@@ -42,7 +43,12 @@ class OverlayPanel(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(45)
-        layout.addRow("Opacity:", self.opacity)
+        self.opacity_label = QLabel()
+        self.opacity_label.setMinimumWidth(QLabel("100 %").sizeHint().width())
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(self.opacity, 1)
+        opacity_row.addWidget(self.opacity_label)
+        layout.addRow("Opacity:", opacity_row)
         self.colormap = QComboBox()
         self.colormap.addItems(list(COLORMAPS))
         layout.addRow("Colour map:", self.colormap)
@@ -57,7 +63,23 @@ class OverlayPanel(QWidget):
         self.group.idToggled.connect(lambda _id, on: on and self.changed.emit())
         self.colormap.currentTextChanged.connect(lambda _text: self.changed.emit())
         self.colour_range.currentTextChanged.connect(lambda _text: self.changed.emit())
-        self.opacity.valueChanged.connect(lambda value: self.opacityChanged.emit(value / 100.0))
+        self.opacity.valueChanged.connect(self._opacity_moved)
+        self.group.idToggled.connect(lambda _id, on: on and self._enable_for_mode())
+        self._opacity_moved(self.opacity.value())
+        self._enable_for_mode()
+        guard_wheel(self)
+
+    def _opacity_moved(self, value: int) -> None:
+        self.opacity_label.setText(f"{value} %")
+        self.opacityChanged.emit(value / 100.0)
+
+    def _enable_for_mode(self) -> None:
+        """Enable only the controls that act in the current mode (outline: none of them)."""
+        mode = self.mode()
+        self.opacity.setEnabled(mode in ("heatmap", "mask"))
+        self.opacity_label.setEnabled(mode in ("heatmap", "mask"))
+        for control in (self.colormap, self.colour_range):
+            control.setEnabled(mode == "heatmap")
 
     def mode(self) -> str:
         """The selected view: one of :data:`app.layers.VIEW_MODES`."""

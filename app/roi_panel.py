@@ -80,6 +80,7 @@ class RoiPanel(QWidget):
         self.image_sha256 = ""
         self._heatmap: np.ndarray | None = None
         self._threshold = 0.5
+        self._detector = ""
         self._rows: list[RoiRow] = []
         self._names = itertools.count(1)
         layout = QVBoxLayout(self)
@@ -219,9 +220,12 @@ class RoiPanel(QWidget):
         return self.mask(index) if index >= 0 else None
 
     # ---- statistics and files -------------------------------------------------------------
-    def set_heatmap(self, heatmap: np.ndarray | None, threshold: float) -> None:
-        """Recompute the table's statistics on ``heatmap`` at ``threshold`` (None: areas only)."""
-        self._heatmap, self._threshold = heatmap, threshold
+    def set_heatmap(self, heatmap: np.ndarray | None, threshold: float, detector: str = "") -> None:
+        """Recompute the table's statistics on ``heatmap`` at ``threshold`` (None: areas only).
+
+        ``detector`` names the result the heatmap comes from (id and parameters), for the CSV.
+        """
+        self._heatmap, self._threshold, self._detector = heatmap, threshold, detector
         self._refresh()
 
     def rows(self) -> list[RoiRow]:
@@ -232,7 +236,7 @@ class RoiPanel(QWidget):
         """Write the ROI table as CSV (needs a result for the heatmap statistics)."""
         if self._heatmap is None:
             raise ForensicsError("Run a detector first: the ROI table has no heatmap statistics yet.")
-        return write_text_atomic(path, table_csv(self._rows, self._threshold))
+        return write_text_atomic(path, table_csv(self._rows, self._threshold, self.image_sha256, self._detector))
 
     def save_json(self, path: str | Path) -> Path:
         """Save every ROI (geometry, name, colour, note) to a JSON file."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox, QDialog, QGridLayout, QWidget
 
 from app.image_view import ImageView
@@ -13,6 +15,10 @@ from app.session import ResultState
 
 #: Draws a result's layer into a view: ``paint(view, state)``.
 LayerPainter = Callable[[ImageView, ResultState], None]
+#: Characters a result chooser shows before eliding (its tooltip has the whole description).
+CHOOSER_CHARS = 40
+#: Largest share of the screen the dialog opens at.
+SCREEN_SHARE = 0.9
 
 
 class SideBySideDialog(QDialog):
@@ -22,15 +28,19 @@ class SideBySideDialog(QDialog):
                  first: int = 0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Side by side")
-        self.resize(1400, 700)
         self.states, self.paint = list(states), paint
         layout = QGridLayout(self)
         self.views: list[ImageView] = []
         self.choices: list[QComboBox] = []
         for column in range(2):
             choice = QComboBox()
+            # A result's description holds every parameter; sized to it, the dialog grew wider than the screen.
+            choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            choice.setMinimumContentsLength(CHOOSER_CHARS)
             for index, state in enumerate(self.states, start=1):
-                choice.addItem(describe_result(index, state.result))
+                text = describe_result(index, state.result)
+                choice.addItem(text)
+                choice.setItemData(index - 1, text, Qt.ItemDataRole.ToolTipRole)
             view = ImageView()
             view.set_picture(picture)
             layout.addWidget(choice, 0, column)
@@ -44,6 +54,17 @@ class SideBySideDialog(QDialog):
         self.choices[1].setCurrentIndex((first + 1) % len(self.states))
         self._show(0, self.choices[0].currentIndex())
         self._show(1, self.choices[1].currentIndex())
+        self._fit_screen(parent)
+
+    def _fit_screen(self, parent: QWidget | None) -> None:
+        """Open at most :data:`SCREEN_SHARE` of the screen, and never wider than it."""
+        screen = (parent.screen() if parent is not None else None) or QGuiApplication.primaryScreen()
+        available = screen.availableGeometry()
+        width, height = int(available.width() * SCREEN_SHARE), int(available.height() * SCREEN_SHARE)
+        self.setMaximumWidth(available.width())
+        self.resize(min(1400, width), min(760, height))
+        for choice in self.choices:
+            choice.view().setMinimumWidth(min(choice.view().sizeHintForColumn(0) + 24, available.width() // 2))
 
     def _show(self, column: int, index: int) -> None:
         if 0 <= index < len(self.states):

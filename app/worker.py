@@ -33,6 +33,7 @@ class DetectorWorker(QObject):
     prepared = Signal(object, object)
     finished = Signal(object)
     failed = Signal(str)
+    refused = Signal(str)
     cancelled = Signal()
 
     def __init__(self, detector: Detector, evidence: Evidence, params: Mapping[str, Any], device: str) -> None:
@@ -45,7 +46,11 @@ class DetectorWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        """Run the detector; emit exactly one of finished, failed or cancelled."""
+        """Run the detector; emit exactly one of finished, refused, failed or cancelled.
+
+        ``refused`` carries a detector's own explanation of why it cannot analyse this input (a
+        :class:`ForensicsError`); ``failed`` is kept for unexpected errors (a bug).
+        """
         try:
             result = self.detector.run(self.evidence, self.params, progress=self.progress.emit,
                                        cancel=self.stop_flag.is_set, device=self.device)
@@ -53,7 +58,7 @@ class DetectorWorker(QObject):
         except Cancelled:
             self.cancelled.emit()
         except ForensicsError as exc:
-            self.failed.emit(str(exc))
+            self.refused.emit(str(exc))
         except Exception as exc:  # a bug in a detector must not take the workbench down
             self.failed.emit(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=5)}")
         else:
@@ -65,8 +70,9 @@ class RunController(QObject):
     """Owns at most one running :class:`DetectorWorker` and its thread.
 
     Signals: ``started(detector_id)``, ``progress(fraction, message)``, ``elapsed(seconds)``
-    (ticking while a run lasts), and exactly one of ``finished(result)``, ``failed(message)``,
-    ``cancelled()`` per run, followed by ``stopped()`` once the thread has ended. A successful run
+    (ticking while a run lasts), and exactly one of ``finished(result)``, ``refused(message)`` (the
+    detector explained why it cannot analyse the image), ``failed(message)`` (an unexpected error)
+    or ``cancelled()`` per run, followed by ``stopped()`` once the thread has ended. A successful run
     also emits ``delivered(result, display)`` (display data prepared on the worker thread, see
     :mod:`app.display_data`) just before ``finished(result)``.
     """
@@ -77,6 +83,7 @@ class RunController(QObject):
     elapsed = Signal(float)
     finished = Signal(object)
     failed = Signal(str)
+    refused = Signal(str)
     cancelled = Signal()
     stopped = Signal()
 
@@ -109,8 +116,9 @@ class RunController(QObject):
         worker.prepared.connect(self.delivered)
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
+        worker.refused.connect(self.refused)
         worker.cancelled.connect(self.cancelled)
-        for signal in (worker.finished, worker.failed, worker.cancelled):
+        for signal in (worker.finished, worker.refused, worker.failed, worker.cancelled):
             signal.connect(thread.quit)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._worker = thread, worker

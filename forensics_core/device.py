@@ -34,6 +34,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise ForensicsError(f"Unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)}.")
 
 
+def available_devices() -> tuple[str, ...]:
+    """The device names that work on this machine: ``auto`` and ``cpu``, and ``cuda`` when PyTorch sees a GPU."""
+    import torch
+
+    return ("auto", "cpu", "cuda") if torch.cuda.is_available() else ("auto", "cpu")
+
+
 @contextlib.contextmanager
 def single_threaded_cpu(device: torch.device) -> Iterator[None]:
     """Run torch's CPU operations on one thread inside the block, then restore the thread count.

@@ -339,14 +339,14 @@ def test_per_class_maps_use_the_detectors_histograms(window):
 
 
 def test_colour_range_stretches_the_heatmap_colours(qtbot, window):
-    from app.layers import colormap_lut
+    from app.layers import heatmap_lut
 
     run(qtbot, window)
     state = window.states[0]
     low, high = state.display.level_range
     assert (low, high) == (int(state.layer.levels.min()), int(state.layer.levels.max()))
-    stretched = colormap_lut("inferno", low, high)
-    full = colormap_lut("inferno")
+    stretched = heatmap_lut("inferno", low, high)
+    full = heatmap_lut("inferno")
     assert np.array_equal(stretched[low], full[0]) and np.array_equal(stretched[high], full[255])
     window.overlay_panel.set_mode("heatmap")
     assert window.overlay_panel.stretched()

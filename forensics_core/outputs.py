@@ -27,7 +27,7 @@ from forensics_core.atomic import (
 from forensics_core.detectors.base import Result
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
-from forensics_core.render import overlay, to_uint8_rgb
+from forensics_core.render import overlay, to_uint8_rgb, with_colour_bar
 
 
 def evidence_summary(evidence: Evidence) -> dict[str, Any]:
@@ -123,7 +123,8 @@ def write_result(out_dir: Path, evidence: Evidence, result: Result, opacity: flo
     ``result.json`` in the folder is removed first and the new one is written last, listing the
     run id and every file's SHA-256: files of a run killed half-way are never tied to a
     ``result.json`` (:func:`verify_result_folder` checks a folder). ``result.json`` also records
-    how ``overlay.png`` was drawn (colour map, value range, opacity). Failures to write raise
+    how ``overlay.png`` was drawn (colour map, value range, opacity; its colour bar is added
+    below the picture). Failures to write raise
     :class:`ForensicsError` with the reason.
     """
     out_dir = prepare_output_dir(out_dir, evidence)
@@ -135,8 +136,9 @@ def write_result(out_dir: Path, evidence: Evidence, result: Result, opacity: flo
         paths = {
             "heatmap": write_npy_atomic(out_dir / "heatmap.npy", result.heatmap.astype(np.float32)),
             "mask": write_png_atomic(out_dir / "mask.png", result.mask.astype(np.uint8) * 255, tag),
-            "overlay": write_png_atomic(out_dir / "overlay.png", overlay(picture, result.heatmap, opacity,
-                                                                      OVERLAY_COLORMAP, OVERLAY_RANGE), tag),
+            "overlay": write_png_atomic(out_dir / "overlay.png", with_colour_bar(
+                overlay(picture, result.heatmap, opacity, OVERLAY_COLORMAP, OVERLAY_RANGE),
+                OVERLAY_COLORMAP, OVERLAY_RANGE), tag),
         }
         files = {name: {"file": path.name, "sha256": _sha256_of(path)} for name, path in paths.items()}
     except OSError as exc:
@@ -148,7 +150,8 @@ def write_result(out_dir: Path, evidence: Evidence, result: Result, opacity: flo
         "evidence_hash_reverified_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "result": result.summary(),
         "files": files,
-        "overlay": {"colormap": OVERLAY_COLORMAP, "value_range": list(OVERLAY_RANGE), "opacity": opacity},
+        "overlay": {"colormap": OVERLAY_COLORMAP, "value_range": list(OVERLAY_RANGE), "opacity": opacity,
+                    "colour_bar": "below the picture: the first height rows are the image, the rest its scale"},
     }
     try:
         paths["result"] = write_json_atomic(out_dir / RESULT_NAME, record)

@@ -73,22 +73,26 @@ def zernike_kernels(radius: int) -> list[np.ndarray]:
     return kernels
 
 
-def zernike_features(grey: np.ndarray, radius: int) -> np.ndarray:
-    """HxWx12 float32 magnitudes |Z_nm| of the disc of ``radius`` around every pixel of ``grey``."""
+def zernike_features(grey: np.ndarray, radius: int, on_step: Callable[[], None] = lambda: None) -> np.ndarray:
+    """HxWx12 float32 magnitudes |Z_nm| of the disc of ``radius`` around every pixel of ``grey``
+    (``on_step`` is called after each moment)."""
     source = grey.astype(np.float32)
     features = []
     for kernel in zernike_kernels(radius):
         real = cv2.filter2D(source, cv2.CV_32F, kernel.real.astype(np.float32), borderType=cv2.BORDER_REFLECT)
         imag = cv2.filter2D(source, cv2.CV_32F, kernel.imag.astype(np.float32), borderType=cv2.BORDER_REFLECT)
         features.append(np.sqrt(real * real + imag * imag))
+        on_step()
     return np.ascontiguousarray(np.stack(features, axis=-1))
 
 
 def patchmatch(features: np.ndarray, min_offset: float, iterations: int, rng: np.random.Generator,
-               initial: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               initial: np.ndarray | None = None, on_step: Callable[[], None] = lambda: None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest-neighbour field of ``features`` (HxWxD) onto itself, offsets of at least ``min_offset``.
 
-    ``initial`` (HxWx2 int32 offsets) replaces the random initialisation.
+    ``initial`` (HxWx2 int32 offsets) replaces the random initialisation; ``on_step`` is called
+    after every candidate field is evaluated (progress and cancel).
 
     Each iteration is a random search (radii from half the image size down to one pixel, divided
     by three each time) followed by propagation from the pixels :data:`LONGEST_STEP` down to 1
@@ -136,6 +140,7 @@ def patchmatch(features: np.ndarray, min_offset: float, iterations: int, rng: np
         np.copyto(dy, cand_dy, where=better)
         np.copyto(dx, cand_dx, where=better)
         np.copyto(cost, cand_cost, where=better)
+        on_step()
 
     for iteration in range(iterations):
         radius = max(height, width) // 2
@@ -176,8 +181,10 @@ def pyramid_patchmatch(grey: np.ndarray, block_radius: int, min_offset: float, l
         if offsets is not None:
             height, width = picture.shape
             offsets = 2 * cv2.resize(offsets, (width, height), interpolation=cv2.INTER_NEAREST)
-        features = zernike_features(picture, max(3, block_radius >> level))
-        offsets, _ = patchmatch(features, min_offset / 2 ** level, iterations[level], rng, offsets)
+        done = (levels - 1 - level) / levels
+        features = zernike_features(picture, max(3, block_radius >> level), on_step=lambda: tick(done))
+        offsets, _ = patchmatch(features, min_offset / 2 ** level, iterations[level], rng, offsets,
+                                on_step=lambda: tick(done))
         tick((levels - level) / levels)
     return offsets
 

@@ -34,7 +34,7 @@ def test_analyze_writes_four_outputs_and_leaves_evidence_untouched(planted, tmp_
     mask = cv2.imread(str(out / "mask.png"), cv2.IMREAD_UNCHANGED)
     assert mask.shape == truth.shape and set(np.unique(mask)) <= {0, 255}
     overlay = cv2.imread(str(out / "overlay.png"), cv2.IMREAD_UNCHANGED)
-    assert overlay.shape == truth.shape + (3,)
+    assert overlay.shape[1:] == (truth.shape[1], 3) and overlay.shape[0] > truth.shape[0]  # colour bar below
     record = json.loads((out / "result.json").read_text())
     assert record["evidence"]["sha256"] == hashlib.sha256(before_bytes).hexdigest()
     assert record["evidence"]["md5"] == hashlib.md5(before_bytes).hexdigest()

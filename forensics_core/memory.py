@@ -2,7 +2,7 @@
 
 A picture well under the pixel limit can still need more memory than the computer has once a
 detector expands it into floating-point feature maps (a 14000 x 14000 picture is 196 megapixels;
-at 64 bytes of working set per pixel that is 12.5 GB). Every detector therefore states an
+at 96 bytes of working set per pixel that is 18.8 GB). Every detector therefore states an
 estimate of its peak working set (:meth:`forensics_core.detectors.base.Detector.estimate_peak_bytes`)
 and a run whose estimate exceeds the budget is refused before it starts, with a message naming
 the budget and how to raise it. The default budget is a share of the computer's memory (or of

@@ -333,8 +333,9 @@ class Detector(ABC):
     #: Manifest keys of the shipped weights the model is built from (all are needed).
     weights_keys: tuple[str, ...] = ()
     #: Peak working set of a run per pixel of the picture, in bytes (see :mod:`forensics_core.memory`).
-    #: The default is deliberately generous; detectors that measured their own set it lower.
-    working_bytes_per_pixel: float = 64.0
+    #: The default is generous (measured detectors need 6 to 76; benchmarks/bench_memory_budget.py);
+    #: detectors that need more, or measured less, declare their own.
+    working_bytes_per_pixel: float = 96.0
     #: Working set of a run that does not grow with the picture (networks, buffers), in bytes.
     working_bytes_fixed: int = 256 << 20
 

@@ -49,7 +49,10 @@ def user_weights_dir() -> Path:
 
 
 def read_manifest(folder: Path | None = None) -> dict[str, Any]:
-    """The manifest of ``folder`` (default :func:`weights_dir`); an empty one if there is none."""
+    """The manifest of ``folder`` (default :func:`weights_dir`); an empty one if there is none.
+
+    The caller owns the returned dictionary (it is parsed afresh, so changing it changes nothing else).
+    """
     path = (folder or weights_dir()) / MANIFEST_NAME
     if not path.exists():
         return {"format": MANIFEST_FORMAT, "models": {}}
@@ -64,22 +67,42 @@ def read_manifest(folder: Path | None = None) -> dict[str, Any]:
     return manifest
 
 
+#: Manifests already parsed in this process, by path: ((inode, size, mtime in ns), models table).
+_parsed_manifests: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
+def _manifest_models(folder: Path) -> dict[str, Any]:
+    """The ``models`` table of ``folder``'s manifest, parsed once per size and modification time."""
+    path = folder / MANIFEST_NAME
+    try:
+        status = path.stat()
+    except OSError:
+        return read_manifest(folder)["models"]  # none: an empty table (or the reason it cannot be read)
+    version = (status.st_ino, status.st_size, status.st_mtime_ns)
+    cached = _parsed_manifests.get(str(path))
+    if cached is None or cached[0] != version:
+        cached = (version, read_manifest(folder)["models"])
+        _parsed_manifests[str(path)] = cached
+    return cached[1]
+
+
 def manifest_entry(key: str, folder: Path | None = None) -> dict[str, Any] | None:
     """The manifest entry for ``key`` (``"<detector>/<name>"``), or None when it has none.
 
     Raises :class:`WeightsError` when the manifest cannot be read or the entry is malformed
     (no ``file`` or ``sha256`` string).
     """
-    entry = read_manifest(folder)["models"].get(key)
+    folder = folder or weights_dir()
+    entry = _manifest_models(folder).get(key)
     if entry is None:
         return None
-    manifest = (folder or weights_dir()) / MANIFEST_NAME
+    manifest = folder / MANIFEST_NAME
     if not isinstance(entry, dict):
         raise WeightsError(f"The entry '{key}' of the weights manifest {manifest} is not a table.")
     for name in ("file", "sha256"):
         if not isinstance(entry.get(name), str) or not entry[name]:
             raise WeightsError(f"The entry '{key}' of the weights manifest {manifest} has no '{name}' text.")
-    return entry
+    return dict(entry)
 
 
 def weights_file(key: str, entry: dict[str, Any], folder: Path | None = None) -> Path:
@@ -238,6 +261,7 @@ def save_weights(
     manifest["models"][key] = entry
     manifest["models"] = dict(sorted(manifest["models"].items()))
     write_json_atomic(folder / MANIFEST_NAME, manifest)
+    _parsed_manifests.pop(str(folder / MANIFEST_NAME), None)
     return entry
 
 
@@ -247,19 +271,27 @@ def describe_training(keys: "tuple[str, ...] | list[str]", folder: Path | None =
     For example ``"CPU schedule, 1500 steps (cpu), validation AUC 0.69-0.92"``.
     """
     try:
-        models = read_manifest(folder)["models"]
+        models = _manifest_models(folder or weights_dir())
     except WeightsError as exc:
         return str(exc)
-    entries = [models[k] for k in keys if k in models]
+    entries = [models[k] for k in keys if isinstance(models.get(k), dict)]
     if not entries:
         return "no manifest entry"
-    steps = sorted({int(e["training"].get("steps", 0)) for e in entries})
-    devices = sorted({str(e["training"].get("device", "?")).split(" ")[0] for e in entries})
-    aucs = [e["validation"]["auc"] for e in entries if isinstance(e["validation"].get("auc"), (int, float))]
+    trainings = [_table(e, "training") for e in entries]
+    validations = [_table(e, "validation") for e in entries]
+    steps = sorted({int(t["steps"]) if isinstance(t.get("steps"), int) else 0 for t in trainings})
+    devices = sorted({str(t.get("device", "?")).split(" ")[0] for t in trainings})
+    aucs = [v["auc"] for v in validations if isinstance(v.get("auc"), (int, float))]
     step_text = f"{steps[0]}" if len(steps) == 1 else f"{steps[0]}-{steps[-1]}"
     auc_text = ""
     if aucs:
         low, high = min(aucs), max(aucs)
         auc_text = f", validation AUC {low:.2f}" if len(aucs) == 1 else f", validation AUC {low:.2f}-{high:.2f}"
-    limited = " (stopped by time limit)" if any(e["training"].get("stopped_by_time_limit") for e in entries) else ""
+    limited = " (stopped by time limit)" if any(t.get("stopped_by_time_limit") for t in trainings) else ""
     return f"{step_text} training steps on {', '.join(devices)}{auc_text}{limited}"
+
+
+def _table(entry: dict[str, Any], name: str) -> dict[str, Any]:
+    """``entry[name]`` when it is a table, else an empty one (a manifest from elsewhere may lack it)."""
+    value = entry.get(name)
+    return value if isinstance(value, dict) else {}

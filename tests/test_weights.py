@@ -119,7 +119,8 @@ def test_a_fifo_in_place_of_the_weights_file_is_refused_without_blocking(tmp_pat
         load_weights("toy/model", folder=tmp_path)
 
 
-@pytest.mark.parametrize("entry", [["list"], {"file": 3, "sha256": "ab"}, {"sha256": "ab"}, {"file": "x", "sha256": None}])
+@pytest.mark.parametrize("entry", [["list"], {"file": 3, "sha256": "ab"}, {"sha256": "ab"},
+                                   {"file": "x", "sha256": None}])
 def test_malformed_manifest_entries_are_named(tmp_path, entry):
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": {"toy/model": entry}}))
     with pytest.raises(WeightsError, match="entry 'toy/model'"):
@@ -215,3 +216,26 @@ def test_no_weights_at_all_is_not_trained(tmp_path, monkeypatch, small_evidence)
     assert not detector.is_trained() and detector.training_status().startswith("NOT TRAINED")
     with pytest.raises(WeightsError, match="is not trained: no weights 'resampling-lstm/classifier'"):
         detector.run(small_evidence, device="cpu")
+
+
+
+def test_a_rewritten_manifest_is_read_again(tmp_path):
+    _save(tmp_path)
+    assert weights_problem("other/model", tmp_path).untrained
+    save_weights("other/model", {"w": torch.zeros(2)}, {"steps": 1}, {}, folder=tmp_path)
+    assert has_weights("other/model", folder=tmp_path)
+    manifest = read_manifest(tmp_path)
+    del manifest["models"]["other/model"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))  # by hand: a new file, new size
+    assert not has_weights("other/model", folder=tmp_path)
+
+
+def test_training_summary_of_an_entry_without_training_figures(tmp_path):
+    from forensics_core.weights import describe_training
+
+    _save(tmp_path)
+    manifest = read_manifest(tmp_path)
+    manifest["models"]["toy/model"]["training"] = "lost"
+    del manifest["models"]["toy/model"]["validation"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert describe_training(["toy/model"], tmp_path) == "0 training steps on ?"

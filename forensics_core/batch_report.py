@@ -91,7 +91,8 @@ def report_one(index: int, image: str, out_dir: str, settings: BatchSettings) ->
 
     started = time.perf_counter()
     folder = report_folder_name(index, Path(image))
-    summary: dict[str, Any] = {"index": index, "image": str(image), "folder": folder, "results": {}, "files": {}}
+    summary: dict[str, Any] = {"index": index, "image": str(Path(image).resolve()), "folder": folder, "results": {},
+                               "files": {}}
     try:
         evidence = load_evidence(image)
         summary.update(sha256=evidence.sha256, width=evidence.width, height=evidence.height, format=evidence.format)

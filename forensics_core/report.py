@@ -295,11 +295,12 @@ def class_map_pictures(result: Result, colormap: str) -> str:
         picture = with_colour_bar(colorize(data[::scale, ::scale], colormap, value_range), colormap, value_range)
         cells.append(f"<td align='center'><img src='{png_data_uri(picture, CLASS_MAP_SIDE)}' width='300'><br>"
                      f"<i>{_e(name)} (values {value_range[0]:.2f} to {value_range[1]:.2f})</i></td>")
-    rows = "".join("<tr>" + "".join(cells[i:i + 2]) + "</tr>" for i in range(0, len(cells), 2))
+    rows = ["<tr>" + "".join(cells[i:i + 2]) + "</tr>" for i in range(0, len(cells), 2)]
     more = (f"<p>{len(maps) - MAX_CLASS_MAPS} further maps are not pictured: "
             f"{_e(', '.join(name for name, _ in maps[MAX_CLASS_MAPS:]))}.</p>") if len(maps) > MAX_CLASS_MAPS else ""
-    title = "<tr><td colspan='2'><h3>Per-class maps</h3></td></tr>"
-    return f"<table cellpadding='4'>{title}{rows}</table>{more}"
+    first = _kept_together("Per-class maps", f"<table cellpadding='4'>{rows[0]}</table>")
+    rest = f"<table cellpadding='4'>{''.join(rows[1:])}</table>" if len(rows) > 1 else ""
+    return first + rest + more
 
 
 def class_summary_table(result: Result) -> str:
@@ -428,7 +429,7 @@ def _audit_section(entries: Sequence[Mapping[str, Any]]) -> str:
         details = entry.get("details") or {}
         text = "; ".join(f"{k}: {v}" for k, v in details.items()) if isinstance(details, dict) else str(details)
         rows.append(f"<tr><td align='right'>{_e(entry.get('seq', ''))}</td><td>{_e(entry.get('time', ''))}</td>"
-                    f"<td>{_e(entry.get('action', ''))}</td><td><small>{_e(text[:600])}</small></td>"
+                    f"<td>{_e(entry.get('action', ''))}</td><td><small>{_e(text if len(text) <= 300 else text[:300] + '…')}</small></td>"
                     f"<td><tt>{_e(str(entry.get('hash', ''))[:16])}</tt></td></tr>")
     return ("<h2>Audit trail of the case</h2><p>Each entry is chained to the previous one by its SHA-256 "
             "(<tt>tamper-workbench case verify CASE</tt> re-checks the chain); the export of this report is the "
@@ -470,7 +471,7 @@ def build_report_html(evidence: Evidence, items: Sequence[ReportItem], rois: Seq
     raised and no report is produced.
     """
     evidence.verify_unchanged()
-    stamp = (now or datetime.now()).astimezone()
+    stamp = now if now is not None and now.tzinfo is not None else (now or datetime.now()).astimezone()
     written = f"{stamp.isoformat(timespec='seconds')} ({stamp.tzname() or 'local time'})"
     base = display_rgb(evidence)
     header = [

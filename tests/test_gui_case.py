@@ -122,3 +122,26 @@ def test_report_has_sha256_file_bookmarks_and_is_in_the_audit_trail(qtbot, tmp_p
     assert verify_case(tmp_path / "case").ok
     written.write_bytes(data + b"%")
     assert any("reports/report.pdf" in p for p in verify_case(tmp_path / "case").problems)
+
+
+def test_case_is_saved_off_the_gui_thread_with_progress(qtbot, tmp_path, images, monkeypatch):
+    import threading
+
+    import app.case_io as case_io
+
+    seen: dict[str, object] = {}
+    real_save = case_io.save_case
+
+    def recording_save(folder, case, include_extra_maps=True, progress=None):
+        seen["thread"] = threading.current_thread()
+        return real_save(folder, case, include_extra_maps, lambda f, m: (seen.setdefault("progress", []).append(f),
+                                                                          progress(f, m)))
+
+    monkeypatch.setattr(case_io, "save_case", recording_save)
+    win = new_window(qtbot, tmp_path, "a")
+    assert win.open_image(images[0])
+    run(qtbot, win)
+    written = win.save_case(tmp_path / "case")
+    assert written == tmp_path / "case" / "case.json" and written.exists()
+    assert seen["thread"] is not threading.main_thread()
+    assert seen["progress"] and seen["progress"][-1] == 1.0

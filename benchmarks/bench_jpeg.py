@@ -130,6 +130,16 @@ def markdown(noso: dict, synthetic: dict, groups: dict, speed: dict, counts: str
               "|---|" + "---|" * len(next(iter(groups.values())))]
     for detector_id, values in groups.items():
         lines.append(f"| `{detector_id}` | " + " | ".join(f"{v:.3f}" for v in values.values()) + " |")
+    lines += [
+        "",
+        "How to read the split (by construction of the set, not measured): in every JPEG splice the "
+        "background carries the first compression and the pasted region does not. `jpeg-ghost` therefore "
+        "lights up the background when q1 < q2 (a pixel AUC below 0.5 is the method working on the other "
+        "side of the boundary); `double-jpeg` models aligned double quantisation only, so a non-aligned "
+        "background looks single-compressed like the region (the non-aligned model of Bianchi & Piva 2012 "
+        "is not implemented); when q1 >= q2 the first quantisation leaves little or no trace for any "
+        "method; `jpeg-grid` sees a grid difference only where the last save keeps the first grid (high q2).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -18,11 +18,10 @@ side, so ``b = 16``), which keeps a 12-megapixel image within a few seconds.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
@@ -30,7 +29,9 @@ from forensics_core.errors import ParameterError
 from forensics_core.evidence import Evidence
 from forensics_core.features.jpeg import as_uint8_rgb, block_means, expand_blocks, recompress_bgr
 from forensics_core.map_series import MAP_SERIES_KEY, declare_map_series
-from forensics_core.postprocess import otsu_threshold
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
 
 #: Side of the tiles whose means the neighbourhood average is built from.
 _TILE = 8
@@ -62,6 +63,8 @@ def normalise_across_qualities(differences: np.ndarray) -> np.ndarray:
 
 def separation(values: np.ndarray) -> float:
     """``2 sqrt(w0 w1) |m1 - m0|`` of the two classes Otsu's threshold splits ``values`` (in [0, 1]) into."""
+    from forensics_core.postprocess import otsu_threshold  # scikit-image: loaded when a run starts
+
     flat = values.ravel()
     threshold = otsu_threshold(flat)
     upper = flat >= threshold
@@ -99,6 +102,12 @@ class JpegGhost(Detector):
         Parameter("window", int, 16, "Window (px)",
                   "Side of the neighbourhood the difference is averaged over (Farid: 16); a multiple of 8.", 8, 128),
     )
+
+    def estimate_peak_bytes(self, evidence: Evidence, params: Mapping[str, Any]) -> int:
+        """About 40 bytes a pixel of working arrays, plus one float32 map a pixel per re-save quality kept."""
+        values = self.validate_params(params)
+        count = len(range(values["min_quality"], values["max_quality"] + 1, values["step"]))
+        return int((40 + 4 * count) * evidence.width * evidence.height + self.working_bytes_fixed)
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:

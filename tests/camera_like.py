@@ -1,15 +1,9 @@
-"""Camera-like test images: a raw Bayer mosaic with sensor noise, demosaiced by OpenCV.
+"""Camera-like test pictures of synthetic scenes (the camera itself is :mod:`forensics_core.synth.camera`).
 
-The pristine picture is made as a camera makes it: a continuous scene is sampled through an RGGB
-colour filter array (one colour per photosite), sensor noise is added to the raw values, the
-mosaic is quantised to 8 bits and demosaiced by OpenCV's bilinear interpolation. A forgery pastes
-a region from a picture of the same scene that went through a different pipeline, so that only
-the processing, not the content, betrays it:
-
-- ``noise``: the same camera pipeline with three times the sensor noise;
-- ``demosaic``: demosaiced by OpenCV's VNG algorithm on a CFA shifted by one photosite;
-- ``resampled``: demosaiced as the host, then resampled by a factor of 1.5 (no CFA lattice left).
-
+The pristine picture is a continuous scene recorded as a Bayer camera records it: RGGB mosaic,
+sensor noise, 8-bit raw values, OpenCV bilinear demosaicing. A forgery pastes a region of the same
+scene processed differently (``noise``, ``demosaic`` or ``resampled``: see
+:mod:`forensics_core.synth.camera`), so that only the processing, not the content, betrays it.
 Everything is deterministic for a seed, so tests know the answer exactly.
 """
 
@@ -18,11 +12,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: How the pasted region was processed, by name (see the module notes).
-SPLICE_KINDS = ("noise", "demosaic", "resampled")
+from forensics_core.synth import camera
+from forensics_core.synth.camera import HOST_RAW_NOISE, SPLICE_KINDS
 
-#: Sensor noise of the host camera (standard deviation of the raw values on the 0..255 scale).
-HOST_RAW_NOISE = 2.0
+__all__ = ["SPLICE_KINDS", "camera_picture", "camera_splice", "composite_forgery", "region_mask", "scene"]
 
 
 def scene(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,27 +36,11 @@ def scene(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(cv2.GaussianBlur(image, (0, 0), 0.7), 0.02, 0.98)
 
 
-def bayer_mosaic(rgb: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Sample an HxWx3 image through an RGGB filter array shifted by ``offset`` (rows, columns)."""
-    height, width, _ = rgb.shape
-    rows = (np.arange(height)[:, None] + offset[0]) % 2
-    cols = (np.arange(width)[None, :] + offset[1]) % 2
-    channel = np.where((rows == 0) & (cols == 0), 0, np.where((rows == 1) & (cols == 1), 2, 1))
-    return np.take_along_axis(rgb, channel[..., None], axis=2)[..., 0]
-
-
 def camera_picture(height: int, width: int, seed: int, raw_noise: float = HOST_RAW_NOISE,
-                   vng: bool = False, cfa_offset: tuple[int, int] = (0, 0), noise_seed: int | None = None
-                   ) -> np.ndarray:
-    """A camera-like uint8 RGB picture of the random scene ``seed`` (see the module notes)."""
-    raw = bayer_mosaic(scene(height, width, np.random.default_rng(seed)), cfa_offset) * 255.0
-    noise_rng = np.random.default_rng(seed + 1 if noise_seed is None else noise_seed)
-    raw = raw + noise_rng.normal(0.0, raw_noise, raw.shape)
-    mosaic = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
-    # OpenCV names the pattern by the second row's first two photosites, shifted by the offset.
-    patterns = {(0, 0): "BG", (0, 1): "GB", (1, 0): "GR", (1, 1): "RG"}
-    name = f"COLOR_Bayer{patterns[(cfa_offset[0] % 2, cfa_offset[1] % 2)]}2RGB" + ("_VNG" if vng else "")
-    return cv2.cvtColor(mosaic, getattr(cv2, name))
+                   vng: bool = False, cfa_offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """The camera-like uint8 RGB picture of the random scene ``seed``."""
+    return camera.camera_pipeline(scene(height, width, np.random.default_rng(seed)), np.random.default_rng(seed + 1),
+                                  raw_noise, vng, cfa_offset)
 
 
 def region_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -76,28 +53,17 @@ def region_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray
 
 
 def donor_picture(kind: str, height: int, width: int, seed: int) -> np.ndarray:
-    """Scene ``seed`` processed differently (``kind`` in :data:`SPLICE_KINDS`), with its own noise."""
-    noise_seed = seed + 7919
-    if kind == "noise":
-        return camera_picture(height, width, seed, raw_noise=3 * HOST_RAW_NOISE, noise_seed=noise_seed)
-    if kind == "demosaic":
-        return camera_picture(height, width, seed, vng=True, cfa_offset=(0, 1), noise_seed=noise_seed)
-    if kind == "resampled":
-        picture = camera_picture(height, width, seed, noise_seed=noise_seed)
-        top, left = height // 6, width // 6
-        return cv2.resize(picture, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_LINEAR)[top:top + height,
-                                                                                             left:left + width]
-    raise ValueError(f"unknown splice kind {kind!r}; expected one of {SPLICE_KINDS}")
+    """Scene ``seed`` processed as a ``kind`` donor, with noise of its own."""
+    return camera.donor_picture(kind, scene(height, width, np.random.default_rng(seed)),
+                                np.random.default_rng(seed + 7919))
 
 
 def camera_splice(kind: str, height: int = 256, width: int = 320, seed: int = 0
                   ) -> tuple[np.ndarray, np.ndarray]:
     """A camera-like picture with a region pasted from a ``kind`` donor: (uint8 RGB, bool mask)."""
-    host = camera_picture(height, width, seed)
-    donor = donor_picture(kind, height, width, seed)
+    forged = camera_picture(height, width, seed)
     mask = region_mask(height, width, np.random.default_rng(seed + 2000))
-    forged = host.copy()
-    forged[mask] = donor[mask]
+    forged[mask] = donor_picture(kind, height, width, seed)[mask]
     return forged, mask
 
 

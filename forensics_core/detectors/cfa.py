@@ -143,12 +143,14 @@ def fit_trace_mixture(feature: np.ndarray, iterations: int = 100, tolerance: flo
         log_ratio = model.log_ratio(feature)
         absent = expit(log_ratio)
         present = 1.0 - absent
+        # Element-wise products and sums, not BLAS dot products: on a busy machine BLAS threads wait
+        # for each other far longer than these few thousand operations take.
         weight = max(float(present.sum()), 1e-9)
-        mean = float(present @ feature / weight)
+        mean = float((present * feature).sum() / weight)
         model = TraceMixture(
             mean_present=mean,
-            sd_present=max(float(np.sqrt(present @ (feature - mean) ** 2 / weight)), 1e-3),
-            sd_absent=max(float(np.sqrt(absent @ feature ** 2 / max(float(absent.sum()), 1e-9))), 1e-3),
+            sd_present=max(float(np.sqrt((present * (feature - mean) ** 2).sum() / weight)), 1e-3),
+            sd_absent=max(float(np.sqrt((absent * feature ** 2).sum() / max(float(absent.sum()), 1e-9))), 1e-3),
             prior_absent=float(np.clip(absent.mean(), 1e-4, 0.9)),
             iterations=iteration)
         likelihood = float(np.mean(np.logaddexp(0.0, log_ratio)))

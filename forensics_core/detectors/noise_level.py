@@ -49,6 +49,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Side of the DCT blocks whose AC coefficients are the band-pass responses.
 BLOCK = 4
+#: Automatic stride: fine up to this many megapixels, coarse above (a 12-megapixel map at 16 px
+#: still has 47 000 windows, and takes a quarter of the time).
+AUTO_STRIDE_MEGAPIXELS = 4.0
+AUTO_FINE_STRIDE, AUTO_COARSE_STRIDE = 8, 16
 #: Band variance (0..255 scale, squared) below which a band carries no usable statistics.
 MIN_BAND_VARIANCE = 1e-6
 
@@ -137,13 +141,17 @@ class NoiseLevelDetector(Detector):
     needs_weights = False
     parameters = (
         Parameter("window", int, 32, "Window (px)", "Side of the window of each noise estimate.", 16, 512),
-        Parameter("stride", int, 8, "Stride (px)", "Step between windows, a multiple of 4.", 4, 64),
+        Parameter("stride", int, 0, "Stride (px)",
+                  "Step between windows, a multiple of 4; 0 = automatic (8 px up to 4 megapixels, 16 px above).",
+                  0, 64),
     )
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: "torch.device") -> Analysis:
         """Noise level per window and its departure from the dominant level."""
-        stride = max(params["stride"] // BLOCK, 1) * BLOCK
+        requested = params["stride"] or (AUTO_FINE_STRIDE if evidence.megapixels <= AUTO_STRIDE_MEGAPIXELS
+                                         else AUTO_COARSE_STRIDE)
+        stride = max(requested // BLOCK, 1) * BLOCK
         window = max(min(params["window"], evidence.height, evidence.width) // stride, 1) * stride
         if min(evidence.height, evidence.width) < 2 * window or window < 2 * BLOCK:
             raise ForensicsError(

@@ -13,6 +13,8 @@ Modules, one job each:
 - :mod:`~forensics_core.synth.resampling_patches`: patch samples for binary resampling classifiers;
 - :mod:`~forensics_core.synth.datasets`: deterministic torch datasets built from the above;
 - :mod:`~forensics_core.synth.gallery`: a browsable HTML gallery of samples for checking by eye.
+- :mod:`~forensics_core.synth.camera`: camera-like pictures (Bayer mosaic, sensor noise, OpenCV
+  demosaicing) and splices that differ from their host only in these camera traces.
 
 Nothing here imports Qt.
 """

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-from scipy.special import expit
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
@@ -135,6 +134,8 @@ class TraceMixture:
 
 def fit_trace_mixture(feature: np.ndarray, iterations: int = 100, tolerance: float = 1e-7) -> TraceMixture:
     """EM for :class:`TraceMixture` (step 5), started with the absent class holding the cells nearest 0."""
+    from scipy.special import expit  # SciPy loads when a run starts, not when detectors are listed
+
     feature = np.asarray(feature, dtype=np.float64)
     spread = max(float(np.std(feature)), 1e-3)
     model = TraceMixture(float(np.median(feature)), spread, spread / 2.0, 0.1, 0)
@@ -193,6 +194,8 @@ class CFADetector(Detector):
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: "torch.device") -> Analysis:
         """Prediction error, local variances, cell features, EM and the log-likelihood map."""
+        from scipy.special import expit
+
         if min(evidence.height, evidence.width) < 16:
             raise ForensicsError("The CFA analysis needs a picture of at least 16x16 pixels.")
         reporter.update(0.05, "Predicting the green channel", force=True)

@@ -24,15 +24,21 @@ from forensics_core.detectors.base import Analysis, Detector, Parameter, Progres
 from forensics_core.evidence import Evidence
 
 
-def local_noise_inconsistency(grey: np.ndarray, window: int, saturation: float) -> np.ndarray:
+def local_noise_inconsistency(grey: np.ndarray, window: int, saturation: float,
+                              reporter: ProgressReporter | None = None) -> np.ndarray:
     """|log(local residual variance / median variance)| / ``saturation``, clipped to [0, 1].
 
     ``grey`` is HxW float32 in [0, 1]; ``window`` is the side of the averaging box in pixels.
+    ``reporter`` (optional) is updated, and cancel checked, between the whole-image steps.
     """
+    step = reporter.update if reporter is not None else (lambda *_args: None)
     residual = cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
+    step(0.3, "Averaging the residual's energy")
     variance = cv2.boxFilter(residual * residual, -1, (window, window), borderType=cv2.BORDER_REFLECT)
+    step(0.5, "Median noise level")
     floor = 1e-8
     reference = max(float(np.median(variance)), floor)
+    step(0.7, "Comparing each place with the median")
     ratio = np.abs(np.log((variance + floor) / reference))
     return np.clip(ratio / saturation, 0.0, 1.0).astype(np.float32)
 
@@ -66,8 +72,10 @@ class NoiseBaseline(Detector):
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Compute the noise-inconsistency heatmap of the luminance."""
+        reporter.update(0.05, "Luminance", force=True)
+        grey = evidence.luminance()
         reporter.update(0.1, "Computing the noise residual", force=True)
-        heatmap = local_noise_inconsistency(evidence.luminance(), params["window"], params["saturation"])
+        heatmap = local_noise_inconsistency(grey, params["window"], params["saturation"], reporter)
         reporter.update(0.9, "Scoring", force=True)
         score = float(heatmap.mean())
         return Analysis(heatmap=heatmap, score=score)

@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-from scipy.special import expit
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
@@ -120,6 +119,8 @@ class SplicebusterDetector(Detector):
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: "torch.device") -> Analysis:
         """Window features, PCA, EM and the posterior map of the spliced class."""
+        from scipy.special import expit  # SciPy loads when a run starts, not when detectors are listed
+
         stride = params["stride"]
         usable = min(evidence.height, evidence.width) - MIN_SIDE + 1
         window = min(params["window"], usable) // stride * stride

@@ -185,10 +185,12 @@ def cmd_weights(args: argparse.Namespace) -> int:
             status = "ok"
         except ForensicsError as exc:
             status, failures = f"FAILED: {exc}", failures + 1
-        validation = entry.get("validation", {})
+        entry = entry if isinstance(entry, dict) else {}  # a malformed entry: load_weights said why
+        validation = entry.get("validation") if isinstance(entry.get("validation"), dict) else {}
+        training = entry.get("training") if isinstance(entry.get("training"), dict) else {}
         auc = validation.get("auc")
         auc_text = f"val AUC {auc:.3f}" if isinstance(auc, (int, float)) else ""
-        print(f"{key:40s} {entry['training'].get('steps', '?'):>7} steps  {auc_text:14s} {status}")
+        print(f"{key:40s} {str(training.get('steps', '?')):>7} steps  {auc_text:14s} {status}")
     if not models:
         print("no weights in the manifest")
     return EXIT_BAD_INPUT if failures else EXIT_OK

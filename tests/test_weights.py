@@ -239,3 +239,15 @@ def test_training_summary_of_an_entry_without_training_figures(tmp_path):
     del manifest["models"]["toy/model"]["validation"]
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert describe_training(["toy/model"], tmp_path) == "0 training steps on ?"
+
+
+def test_weights_command_names_each_broken_entry(tmp_path, monkeypatch, capsys):
+    from forensics_core.cli import main
+
+    monkeypatch.setenv("TAMPER_WEIGHTS_DIR", str(tmp_path))
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": {
+        "a/b": "junk", "c/d": {"file": "../../etc/passwd", "sha256": "00"}}}))
+    assert main(["weights"]) == 2
+    out = capsys.readouterr().out
+    assert "'a/b' of the weights manifest" in out and "is not a table" in out
+    assert "outside the weights folder" in out

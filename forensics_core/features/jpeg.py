@@ -154,8 +154,10 @@ def block_means(values: np.ndarray, block: int) -> np.ndarray:
     rows, cols = -(-height // block), -(-width // block)
     full_rows, full_cols = height // block, width // block
     sums = np.zeros((rows, cols), np.float64)
-    body = values[: full_rows * block, : full_cols * block].astype(np.float32, copy=False)
-    sums[:full_rows, :full_cols] = body.reshape(full_rows, block, full_cols, block).sum(axis=(1, 3), dtype=np.float64)
+    if full_rows and full_cols:  # whole tiles: area averaging by an integer factor is their exact mean
+        body = np.ascontiguousarray(values[: full_rows * block, : full_cols * block], dtype=np.float32)
+        sums[:full_rows, :full_cols] = cv2.resize(body, (full_cols, full_rows), interpolation=cv2.INTER_AREA)
+        sums[:full_rows, :full_cols] *= block * block
     counts = np.full((rows, cols), float(block * block))
     if full_cols < cols:  # the partial column of tiles on the right
         edge = values[:, full_cols * block:].astype(np.float64)
@@ -170,7 +172,8 @@ def block_means(values: np.ndarray, block: int) -> np.ndarray:
 
 def expand_blocks(small: np.ndarray, block: int, shape: tuple[int, int], fill: float = 0.0) -> np.ndarray:
     """Repeat each value of ``small`` over its ``block`` x ``block`` tile, cut or padded (``fill``) to ``shape``."""
-    big = np.repeat(np.repeat(small.astype(np.float32, copy=False), block, axis=0), block, axis=1)
+    small = np.ascontiguousarray(small, dtype=np.float32)
+    big = cv2.resize(small, (small.shape[1] * block, small.shape[0] * block), interpolation=cv2.INTER_NEAREST)
     out = np.full(shape, fill, np.float32)
     rows, cols = min(shape[0], big.shape[0]), min(shape[1], big.shape[1])
     out[:rows, :cols] = big[:rows, :cols]

@@ -130,7 +130,7 @@ def _memory_child(path: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--factory-count", type=int, default=30)
+    parser.add_argument("--factory-count", type=int, default=24)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--noso-only", action="store_true", help="part (a) only; writes no table")
     parser.add_argument("--memory-child")

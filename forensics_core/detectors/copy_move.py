@@ -24,11 +24,10 @@ TIFS 10(11), 2015.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
@@ -41,6 +40,9 @@ from forensics_core.features.copy_move_keypoints import (
     sift_features,
 )
 from forensics_core.features.copy_move_regions import ClonePair, VerifiedRegions, Verifier, describe_pair
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
 
 #: Heatmap value of the weakest verified pixel; the default threshold.
 DETECTION_LEVEL = 0.5
@@ -117,6 +119,8 @@ class CopyMoveDetector(Detector):
     parameters = (
         Parameter("correlation", float, 0.55, "Correlation threshold",
                   "Local correlation of fine detail above which a pixel agrees with its counterpart.", 0.2, 0.95),
+        Parameter("pair_correlation", float, 0.65, "Pair correlation",
+                  "Smallest mean correlation over both regions of a reported pair.", 0.2, 0.99),
         Parameter("min_area", int, 300, "Smallest region (px)",
                   "Verified regions smaller than this (in evidence pixels) are ignored.", 16, 1_000_000),
         Parameter("keypoints", bool, True, "Keypoint search", "SIFT matching (Amerini et al. 2011)."),
@@ -137,7 +141,7 @@ class CopyMoveDetector(Detector):
         grey, scale = analysis_grey(evidence.pixels, params["analysis_megapixels"])
         height, width = grey.shape
         min_area = max(16, int(params["min_area"] * scale * scale))
-        verifier = Verifier(grey, params["correlation"], min_area)
+        verifier = Verifier(grey, params["correlation"], min_area, params["pair_correlation"])
         hypotheses: list[AffineHypothesis] = []
         if params["keypoints"]:
             reporter.update(0.05, "SIFT keypoints", force=True)
@@ -159,7 +163,7 @@ class CopyMoveDetector(Detector):
         """Affine hypotheses from SIFT matches (Amerini et al. 2011)."""
         height, width = grey.shape
         diagonal = math.hypot(height, width)
-        points, descriptors = sift_features(np.clip(grey, 0, 255).astype(np.uint8), max_keypoints=20000,
+        points, descriptors = sift_features(np.clip(grey, 0, 255).astype(np.uint8), max_keypoints=12000,
                                             contrast_threshold=0.02)
         pairs = g2nn_matches(points, descriptors, ratio=ratio, neighbours=10, min_distance=max(10.0, 0.01 * diagonal))
         return affine_hypotheses(points, pairs, linkage_distance=max(30.0, 0.04 * diagonal),

@@ -31,9 +31,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 
 @dataclass(frozen=True)
@@ -73,6 +70,35 @@ def sift_features(grey: np.ndarray, max_keypoints: int, contrast_threshold: floa
     return points[unique], descriptors[unique].astype(np.float32)
 
 
+def nearest_descriptors(descriptors: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest other descriptors of each descriptor (exact, Euclidean), nearest first.
+
+    An exhaustive search by matrix products in chunks of rows: exact and deterministic, which an
+    approximate index with random trees is not (an examiner must get the same result twice).
+
+    Returns
+    -------
+    indices : ndarray of int64
+        NxK indices of the neighbours.
+    distances : ndarray of float64
+        NxK distances to them.
+    """
+    data = descriptors.astype(np.float32)
+    squared = np.einsum("nd,nd->n", data, data)
+    indices = np.empty((len(data), k), np.int64)
+    distances = np.empty((len(data), k), np.float64)
+    for start in range(0, len(data), chunk):
+        stop = min(start + chunk, len(data))
+        block = squared[start:stop, None] + squared[None, :] - 2.0 * (data[start:stop] @ data.T)
+        block[np.arange(stop - start), np.arange(start, stop)] = np.inf  # not itself
+        nearest = np.argpartition(block, k - 1, axis=1)[:, :k]
+        values = np.take_along_axis(block, nearest, axis=1)
+        order = np.argsort(values, axis=1, kind="stable")
+        indices[start:stop] = np.take_along_axis(nearest, order, axis=1)
+        distances[start:stop] = np.sqrt(np.maximum(np.take_along_axis(values, order, axis=1), 0.0))
+    return indices, distances
+
+
 def g2nn_matches(points: np.ndarray, descriptors: np.ndarray, ratio: float, neighbours: int,
                  min_distance: float) -> np.ndarray:
     """Generalised 2NN matches of every keypoint against the others (Amerini et al., Sec. III-A).
@@ -98,15 +124,7 @@ def g2nn_matches(points: np.ndarray, descriptors: np.ndarray, ratio: float, neig
     count = len(points)
     if count < 3:
         return np.zeros((0, 2), np.int64)
-    k = min(neighbours + 1, count)
-    tree = cv2.flann_Index(descriptors, {"algorithm": 1, "trees": 4})  # randomised kd-trees
-    indices, squared = tree.knnSearch(descriptors, k, params={"checks": 64})
-    distances = np.sqrt(np.maximum(squared.astype(np.float64), 0.0))
-    # Drop each keypoint's own entry (normally the first; FLANN is approximate, so look for it).
-    own = indices == np.arange(count)[:, None]
-    order = np.argsort(own, axis=1, kind="stable")  # own entry moves to the end
-    indices = np.take_along_axis(indices, order, axis=1)[:, :-1]
-    distances = np.take_along_axis(distances, order, axis=1)[:, :-1]
+    indices, distances = nearest_descriptors(descriptors, min(neighbours + 1, count - 1))
     passing = distances[:, :-1] < ratio * distances[:, 1:]
     # The test is iterated while it holds: keep the leading run of passes.
     accepted = np.cumprod(passing, axis=1).astype(bool)
@@ -121,6 +139,11 @@ def g2nn_matches(points: np.ndarray, descriptors: np.ndarray, ratio: float, neig
 
 def cluster_points(points: np.ndarray, linkage_distance: float) -> np.ndarray:
     """Single-linkage clusters cut at ``linkage_distance``: a label per point."""
+    # SciPy loads when a run starts, not when the detectors are listed.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
     if len(points) == 0:
         return np.zeros(0, np.int64)
     close = np.array(sorted(cKDTree(points).query_pairs(linkage_distance)), np.int64).reshape(-1, 2)

@@ -191,16 +191,21 @@ class Verifier:
         Local correlation above which a pixel agrees with its transformed counterpart.
     min_area : int
         Smallest verified region, in pixels.
+    pair_correlation : float
+        Smallest mean correlation over a pair's two regions. Genuinely repeated objects (printed
+        packaging, logos) agree in shape but not in their camera noise, and most of them stay
+        below the mean correlation of a real copy.
     window_sigma : float
         Sigma of the correlation window.
     """
 
-    def __init__(self, grey: np.ndarray, correlation_threshold: float, min_area: int,
+    def __init__(self, grey: np.ndarray, correlation_threshold: float, min_area: int, pair_correlation: float,
                  window_sigma: float = 2.5, floor: float = 0.25) -> None:
         self.grey = grey.astype(np.float32)
         self.residual = high_pass(self.grey)
         self.threshold = correlation_threshold
         self.min_area = min_area
+        self.pair_correlation = pair_correlation
         self.window_sigma = window_sigma
         self.floor = floor
 
@@ -272,7 +277,7 @@ class Verifier:
         if overlap > 0.5:
             return None
         correlation = float(np.mean(np.concatenate([target_corr[target], source_corr[source]])))
-        if self._repeats(matrix, parts, target, correlation):
+        if correlation < self.pair_correlation or self._repeats(matrix, parts, target, correlation):
             return None
         correlation_map = np.where(target, target_corr, np.where(source, source_corr, 0.0)).astype(np.float32)
         directed = self._directed(matrix, parts, source, target)

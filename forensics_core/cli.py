@@ -107,6 +107,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{evidence.path.name}  sha256 {evidence.sha256}")
     print(f"{detector.id}: score {result.score:.4f}, threshold {result.threshold:.4f}, "
           f"{100 * result.mask.mean():.2f}% of pixels flagged, {result.timings['analysis']:.2f} s on {result.device}")
+    if result.extra.get("note"):
+        print(f"note: {result.extra['note']}")
     print(f"results written to {paths['result'].parent}")
     return EXIT_OK
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from forensics_core import metrics
+from forensics_core.cli import main
 from forensics_core.detectors import get_detector
 from forensics_core.detectors.cfa import fit_trace_mixture, lattice_kernel, local_variance, prediction_error
 from forensics_core.evidence import load_evidence
@@ -77,3 +78,11 @@ def test_cfa_localises_a_region_without_the_host_trace(tmp_path, kind, seed):
     pristine = get_detector("cfa").run(load_evidence(write_png(tmp_path / "p.png", camera_picture(256, 320, seed))),
                                        device="cpu")
     assert pristine.score < result.score
+
+
+def test_command_line_says_no_cfa_trace(tmp_path, capsys):
+    resized = cv2.resize(camera_picture(256, 320, 6), None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA)
+    (tmp_path / "exhibit").mkdir()
+    image = write_png(tmp_path / "exhibit" / "resized.png", resized)
+    assert main(["analyze", str(image), "--detector", "cfa", "--out", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    assert "note: No CFA trace" in capsys.readouterr().out

@@ -4,7 +4,8 @@ and on NoSo, through the same evaluation code as ``tamper-workbench evaluate``.
 Run from the repository root: ``python benchmarks/make_results.py [--detectors ID ...] [--limit N]``.
 With ``--detectors`` only those detectors are evaluated again; the rows of every other detector are
 kept from the current RESULTS.md. Detector-specific tables written by other scripts into
-``benchmarks/results/*.md`` are appended.
+``benchmarks/results/*.md`` are appended; ``--tables-only`` evaluates nothing, keeps every row and
+appends those tables afresh (after a benchmark script rewrote one).
 """
 
 from __future__ import annotations
@@ -48,13 +49,8 @@ def _cell(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def main() -> int:
-    """Evaluate and write RESULTS.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--detectors", nargs="*", help="ids (default: every trained detector)")
-    parser.add_argument("--limit", type=int, help="at most N forged and N authentic images per data set")
-    parser.add_argument("--device", default="auto")
-    args = parser.parse_args()
+def _evaluated_rows(args: argparse.Namespace) -> list[list[object]]:
+    """Evaluate the chosen detectors; with ``--detectors``, the other detectors' rows are kept."""
     root = find_data_root()
     if root is None:
         raise SystemExit("../shared/data is needed to regenerate the results")
@@ -74,6 +70,19 @@ def main() -> int:
                              summary["seconds_per_megapixel"], summary["device"]])
     if args.detectors:
         rows = sorted(rows + _kept_rows(HERE / "RESULTS.md", {d.id for d in detectors}), key=lambda r: r[0])
+    return rows
+
+
+def main() -> int:
+    """Evaluate and write RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detectors", nargs="*", help="ids (default: every trained detector)")
+    parser.add_argument("--limit", type=int, help="at most N forged and N authentic images per data set")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="evaluate nothing: keep every row, re-read benchmarks/results/*.md")
+    args = parser.parse_args()
+    rows = _kept_rows(HERE / "RESULTS.md", set()) if args.tables_only else _evaluated_rows(args)
     lines = [
         "# Results",
         "",

@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from forensics_core.features.copy_move_regions import ClonePair
-from forensics_core.report_clone_pairs import PAIR_COLOUR, SOURCE_COLOUR, TARGET_COLOUR
+from forensics_core.report_clone_pairs import pair_colours
 
 #: Above the result layer (z 10) and below ROIs being drawn.
 Z_VALUE = 20
@@ -32,10 +32,9 @@ class ClonePairsOverlay:
         """Replace the drawn pairs with ``pairs``."""
         self.clear()
         for number, pair in enumerate(pairs, start=1):
-            directed = pair.direction != "pair"
-            colours = (SOURCE_COLOUR, TARGET_COLOUR) if directed else (PAIR_COLOUR, PAIR_COLOUR)
+            source_colour, target_colour, line_colour = pair_colours(pair)
             centres = []
-            for box, colour in zip((pair.source_box, pair.target_box), colours):
+            for box, colour in zip((pair.source_box, pair.target_box), (source_colour, target_colour)):
                 x0, y0, x1, y1 = box
                 rect = QGraphicsRectItem(QRectF(x0, y0, x1 - x0, y1 - y0))
                 rect.setPen(pg.mkPen(colour, width=2, cosmetic=True))
@@ -45,10 +44,9 @@ class ClonePairsOverlay:
                 self._add(label)
                 centres.append(((x0 + x1) / 2, (y0 + y1) / 2))
             (sx, sy), (tx, ty) = centres
-            line_colour = TARGET_COLOUR if directed else PAIR_COLOUR
             self._add(pg.PlotCurveItem([sx, tx], [sy, ty], pen=pg.mkPen(line_colour, width=2)))
             self._add(_arrow_head((sx, sy), (tx, ty), line_colour))
-            if not directed:
+            if pair.direction == "pair":
                 self._add(_arrow_head((tx, ty), (sx, sy), line_colour))
         self.set_visible(self.visible)
 

@@ -25,25 +25,31 @@ def clone_pairs(extra: Mapping[str, Any]) -> list[ClonePair]:
     return [ClonePair.from_dict(item) for item in extra.get("pairs", ())]
 
 
+def pair_colours(pair: ClonePair) -> tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]]:
+    """Colours of the source box, the copy box and the arrow of ``pair``."""
+    if pair.direction == "pair":
+        return PAIR_COLOUR, PAIR_COLOUR, PAIR_COLOUR
+    return SOURCE_COLOUR, TARGET_COLOUR, TARGET_COLOUR
+
+
 def draw_clone_pairs(picture: np.ndarray, pairs: list[ClonePair]) -> np.ndarray:
     """A copy of the RGB ``picture`` with each pair's boxes, numbered, and an arrow from the source's
     centre to the copy's centre (a line with arrow heads at both ends for undirected pairs)."""
     out = np.ascontiguousarray(picture.copy())
     thickness = max(2, round(max(out.shape[:2]) / 400))
     for number, pair in enumerate(pairs, start=1):
-        directed = pair.direction != "pair"
-        colours = (SOURCE_COLOUR, TARGET_COLOUR) if directed else (PAIR_COLOUR, PAIR_COLOUR)
+        source_colour, target_colour, line_colour = pair_colours(pair)
         centres = []
-        for box, colour in zip((pair.source_box, pair.target_box), colours):
+        for box, colour in zip((pair.source_box, pair.target_box), (source_colour, target_colour)):
             x0, y0, x1, y1 = box
             cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), colour, thickness)
             cv2.putText(out, str(number), (x0 + thickness, max(y0 - 2 * thickness, 12 * thickness)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, colour, thickness)
             centres.append(((x0 + x1) // 2, (y0 + y1) // 2))
         start, end = centres
-        cv2.arrowedLine(out, start, end, TARGET_COLOUR if directed else PAIR_COLOUR, thickness, tipLength=0.06)
-        if not directed:
-            cv2.arrowedLine(out, end, start, PAIR_COLOUR, thickness, tipLength=0.06)
+        cv2.arrowedLine(out, start, end, line_colour, thickness, tipLength=0.06)
+        if pair.direction == "pair":
+            cv2.arrowedLine(out, end, start, line_colour, thickness, tipLength=0.06)
     return out
 
 

@@ -40,6 +40,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from forensics_core.features.copy_move_keypoints import AffineHypothesis
+
 #: Zernike moments (n, m) with n <= 5, m >= 0 and n - m even: the twelve of the paper.
 ZERNIKE_ORDERS = tuple((n, m) for n in range(6) for m in range(n + 1) if (n - m) % 2 == 0)
 
@@ -280,11 +282,9 @@ def _mirror(mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def dense_hypotheses(field: DenseField, rng: np.random.Generator, max_points: int = 2000,
-                     ransac_threshold: float = 2.0, min_inliers: int = 20):
+                     ransac_threshold: float = 2.0, min_inliers: int = 20) -> list[AffineHypothesis]:
     """One affine hypothesis per connected detected region of ``field``, fitted by RANSAC to its
     pixels and the pixels they point to (at most ``max_points`` sampled per region)."""
-    from forensics_core.features.copy_move_keypoints import AffineHypothesis
-
     height, width = field.detection.shape
     count, labels = cv2.connectedComponents(field.detection.astype(np.uint8), connectivity=8)
     hypotheses = []

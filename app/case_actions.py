@@ -17,7 +17,16 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox
 
-from forensics_core.case import Bookmark, Case, EvidenceEntry, Run, ViewSettings, check_evidence_file, load_case
+from forensics_core.case import (
+    Bookmark,
+    Case,
+    EvidenceEntry,
+    Run,
+    ViewSettings,
+    check_evidence_file,
+    copy_evidence_into_case,
+    load_case,
+)
 from forensics_core.case.store import evidence_location
 from forensics_core.detectors.base import Result
 from forensics_core.errors import ForensicsError
@@ -66,12 +75,19 @@ class CaseActions:
         menu = self.menuBar().addMenu("&Case")
         for text, slot, shortcut in (("&Add evidence to the case…", self.add_evidence_dialog, "Ctrl+Shift+A"),
                                      ("&Bookmark the current view…", self.add_bookmark, "Ctrl+D"),
-                                     ("&Verify evidence hashes", self.verify_evidence_hashes, None)):
+                                     ("&Verify evidence hashes", self.verify_evidence_hashes, None),
+                                     ("&Copy the open evidence file into the case folder",
+                                      self.copy_open_evidence, None)):
             action = QAction(text, self)
             if shortcut:
                 action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(lambda _checked=False, s=slot: s())
             menu.addAction(action)
+        self.keep_class_maps = QAction("&Keep per-class maps in saved cases", self)
+        self.keep_class_maps.setCheckable(True)
+        self.keep_class_maps.setChecked(True)
+        self.keep_class_maps.setToolTip("Off: a saved case holds each run's heatmap and mask only (smaller files)")
+        menu.addAction(self.keep_class_maps)
         menu.addSeparator()
         menu.addAction(self.case_dock.toggleViewAction())
         menu.addAction(self.bookmarks_dock.toggleViewAction())
@@ -161,9 +177,9 @@ class CaseActions:
         self.case = info
         self._refresh_case_panels()
 
-    def _load_entry_evidence(self, entry: EvidenceEntry) -> Evidence:
+    def _load_entry_evidence(self, entry: EvidenceEntry, folder: Path | None = None) -> Evidence:
         """Load an entry's evidence file, refusing it when its SHA-256 differs from the case's record."""
-        folder = self.case_folder_path or Path.cwd()
+        folder = folder or self.case_folder_path or Path.cwd()
         evidence = load_evidence(evidence_location(folder, entry) if entry.copied else entry.path)
         if evidence.sha256 != entry.sha256:
             raise ForensicsError(f"{entry.path} has changed since it was added to the case: its SHA-256 is "
@@ -216,6 +232,26 @@ class CaseActions:
         path = open_path(self, "Add evidence to the case", CASE_IMAGE_FILTER)
         if path:
             self.add_evidence(path)
+
+    def copy_open_evidence(self) -> bool:
+        """Copy the open evidence file into the case folder (read-only, verified); only when asked."""
+        entry = self.case_entry()
+        if entry is None or self.case_folder_path is None:
+            show_error(self, "No case folder", "Save the case first; the copy goes into its evidence/ folder.")
+            return False
+        if entry.copied:
+            return True
+        original = entry.path
+        try:
+            copy_evidence_into_case(self.case_folder_path, entry)
+        except (ForensicsError, OSError) as exc:
+            show_error(self, "The evidence was not copied", str(exc))
+            return False
+        self.log_action("evidence copied into the case", {"from": str(original), "file": entry.path.as_posix(),
+                                                          "sha256": entry.sha256})
+        self._mark_unsaved()
+        self._refresh_case_panels()
+        return True
 
     def verify_evidence_hashes(self) -> list[str]:
         """Re-hash every evidence file of the case; show and return one line per file."""
@@ -315,7 +351,7 @@ class CaseActions:
         """Save the case into its folder (``path``: the folder, its case.json, or NAME.json for NAME/)."""
         folder = case_folder_for(path)
         self.capture_case_state()
-        written = save_case_with_progress(self, folder, self.case_session)
+        written = save_case_with_progress(self, folder, self.case_session, self.keep_class_maps.isChecked())
         self.case_folder_path = folder
         self._refresh_case_panels()
         return written
@@ -331,13 +367,13 @@ class CaseActions:
             if not case.evidence:
                 raise ForensicsError(f"The case {folder} holds no evidence file.")
             index = case.current_evidence if case.current_evidence >= 0 else 0
-            self.case_folder_path = folder
-            self.case_session = case
             entry = case.evidence[index]
-            evidence = self._load_entry_evidence(entry)
+            evidence = self._load_entry_evidence(entry, folder)
         except (ForensicsError, OSError) as exc:
             show_error(self, "Cannot open the case", str(exc))
-            return False
+            return False  # nothing of the window changed
+        self.case_folder_path = folder
+        self.case_session = case
         case.current_evidence = index
         self.overlay_panel.set_mode(case.view.mode)
         self.overlay_panel.opacity.setValue(round(100 * case.view.opacity))

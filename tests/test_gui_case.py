@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from app.main import configure_pyqtgraph  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from forensics_core.case import verify_case  # noqa: E402
+from forensics_core.case import load_case, verify_case  # noqa: E402
 from forensics_core.report import CaseInfo  # noqa: E402
 from forensics_core.roi import Rect, Roi  # noqa: E402
 
@@ -145,3 +145,41 @@ def test_case_is_saved_off_the_gui_thread_with_progress(qtbot, tmp_path, images,
     assert written == tmp_path / "case" / "case.json" and written.exists()
     assert seen["thread"] is not threading.main_thread()
     assert seen["progress"] and seen["progress"][-1] == 1.0
+
+
+def test_a_refused_case_leaves_the_open_work_untouched(qtbot, tmp_path, images, monkeypatch):
+    one, two = images
+    win = new_window(qtbot, tmp_path, "a")
+    assert win.open_image(two)
+    win.save_case(tmp_path / "case")
+    two.unlink()
+    assert win.open_image(one)
+    run(qtbot, win)
+    before = (win.case_session, win.evidence, list(win.states))
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *_args: None))
+    assert not win.open_case(tmp_path / "case")
+    assert (win.case_session, win.evidence, list(win.states)) == before
+
+
+def test_evidence_is_copied_only_when_asked_and_class_maps_can_be_left_out(qtbot, tmp_path, images):
+    from dataclasses import replace
+
+    one, _ = images
+    win = new_window(qtbot, tmp_path, "a")
+    assert win.open_image(one)
+    run(qtbot, win)
+    state = win.states[0]
+    state.result = replace(state.result, extra_maps={"class a": state.result.heatmap * 0.5})
+    win.save_case(tmp_path / "case")
+    assert not (tmp_path / "case" / "evidence").exists()
+    assert list(load_case(tmp_path / "case").evidence[0].runs[0].result.extra_maps) == ["class a"]
+    assert win.copy_open_evidence()
+    copies = list((tmp_path / "case" / "evidence").iterdir())
+    assert len(copies) == 1 and copies[0].read_bytes() == one.read_bytes()
+    win.keep_class_maps.setChecked(False)
+    win.save_case(tmp_path / "case")
+    assert verify_case(tmp_path / "case").ok
+    one.unlink()
+    other = new_window(qtbot, tmp_path, "b")
+    assert other.open_case(tmp_path / "case")
+    assert other.case_session.evidence[0].copied and other.states[0].result.extra_maps == {}

@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from forensics_core.atomic import write_bytes_atomic, write_text_atomic
 from forensics_core.case.audit import AUDIT_FILE, AuditTrail, check_chain, read_audit
 from forensics_core.case.maps import decode_maps, encode_maps
@@ -131,7 +133,7 @@ def save_case(path: str | os.PathLike[str], case: Case, include_extra_maps: bool
     runs = [run for entry in case.evidence for run in entry.runs]
     for index, run in enumerate(runs):
         target_name = f"{MAPS_DIR}/{run.id}.npz"
-        if run.stored is not None and run.stored[0] == target_name and (folder / target_name).is_file():
+        if _stored_as_wanted(run, target_name, folder, include_extra_maps):
             continue
         base = index / max(len(runs), 1)
 
@@ -155,6 +157,16 @@ def save_case(path: str | os.PathLike[str], case: Case, include_extra_maps: bool
     _remove_unreferenced_maps(folder, {run.stored[0] for run in runs if run.stored})
     report(1.0, "case saved")
     return written
+
+
+def _stored_as_wanted(run: Run, target_name: str, folder: Path, include_extra_maps: bool) -> bool:
+    """True when the run's map file is already in the folder with the per-class maps asked for."""
+    if run.stored is None or run.stored[0] != target_name or not (folder / target_name).is_file():
+        return False
+    shape = run.result.heatmap.shape
+    wanted = sorted(name for name, values in run.result.extra_maps.items()
+                    if np.shape(values) == shape) if include_extra_maps else []
+    return [scale["name"] for scale in run.stored[2]] == wanted
 
 
 def _remove_unreferenced_maps(folder: Path, keep: set[str]) -> None:

@@ -55,8 +55,9 @@ class HashField(QWidget):
         copy = QToolButton(text="Copy")
         copy.setToolTip("Copy the exact hash to the clipboard")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._value))
-        layout.addWidget(self.label, 1)
-        layout.addWidget(copy)
+        layout.addWidget(self.label, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(copy, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addStretch(1)
         self._value = ""
 
     def setText(self, value: str) -> None:  # noqa: N802 (same name as QLabel's)

@@ -55,6 +55,7 @@ def main() -> int:
         window.overlay_panel.set_mode("heatmap")
         wait(1500)
         window.grab().save(str(OUT))
+        window.unsaved = False  # a picture for the documentation: nothing to keep, so no question on closing
         window.close()
     app.quit()
     print(f"wrote {OUT}")

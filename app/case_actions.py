@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QMessageBox
 
 from forensics_core.case import (
     Bookmark,
@@ -72,7 +72,12 @@ class CaseActions:
         self.tabifyDockWidget(self.roi_dock, self.bookmarks_dock)
         self.evidence_dock.raise_()
         self.roi_dock.raise_()
-        menu = self.menuBar().addMenu("&Case")
+        help_action = next((a for a in self.menuBar().actions() if a.text().replace("&", "") == "Help"), None)
+        menu = QMenu("&Case", self)
+        if help_action is not None:
+            self.menuBar().insertMenu(help_action, menu)  # before Help, which stays last
+        else:
+            self.menuBar().addMenu(menu)
         for text, slot, shortcut in (("&Add evidence to the case…", self.add_evidence_dialog, "Ctrl+Shift+A"),
                                      ("&Bookmark the current view…", self.add_bookmark, "Ctrl+D"),
                                      ("&Verify evidence hashes", self.verify_evidence_hashes, None),

@@ -46,6 +46,7 @@ class CasePanel(QWidget):
         for index, entry in enumerate(case.evidence):
             mark = "▶ " if index == case.current_evidence else "   "
             runs = len(entry.runs)
-            self.list.addItem(f"{mark}{entry.path.name} · SHA-256 {entry.sha256[:12]}… · {runs} run"
+            self.list.addItem(f"{mark}{entry.path.name}\n     SHA-256 {entry.sha256[:16]}… · {runs} run"
                               f"{'' if runs == 1 else 's'}, {len(entry.bookmarks)} bookmark"
                               f"{'' if len(entry.bookmarks) == 1 else 's'}")
+            self.list.item(index).setToolTip(f"{entry.path}\nSHA-256 {entry.sha256}")

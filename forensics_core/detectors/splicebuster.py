@@ -112,7 +112,9 @@ class SplicebusterDetector(Detector):
                   "Step q of the residual quantiser on the 0..255 scale.", 0.5, 16.0),
         Parameter("components", int, 6, "PCA components", "Dimensions kept after PCA.", 2, 50),
         Parameter("model", str, "gaussian-uniform", "Model",
-                  "Two-class model fitted by EM: host Gaussian against a uniform or a second Gaussian.",
+                  "Two-class model fitted by EM: host Gaussian against a uniform or a second Gaussian. "
+                  "With two Gaussians the larger class is taken as the host; when both come out near half "
+                  "the windows the map can be inverted (the uniform model does not have this problem).",
                   choices=("gaussian-uniform", "gaussian-gaussian")),
     )
 

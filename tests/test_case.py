@@ -202,6 +202,11 @@ def _make_fifo(folder: Path) -> str:
     return "maps/fifo.npz"
 
 
+def _make_evidence_fifo(folder: Path) -> str:
+    os.mkfifo(folder.parent / "evidence.fifo")
+    return str((folder.parent / "evidence.fifo").resolve())
+
+
 def _make_outside_link(folder: Path) -> str:
     outside = folder.parent / "outside.npz"
     outside.write_bytes(b"secret")
@@ -237,6 +242,8 @@ HOSTILE = {
     "roi coordinate nan": lambda f, d: d["evidence"][0]["rois"][0].update(x=float("nan")),
     "deep provenance": lambda f, d: d["evidence"][0]["runs"][0].update(provenance=_deep(50)),
     "list as document": lambda f, d: d.clear(),
+    "evidence is a device": lambda f, d: d["evidence"][0].update(path="/dev/zero"),
+    "evidence is a fifo": lambda f, d: d["evidence"][0].update(path=_make_evidence_fifo(f)),
     "unknown version": lambda f, d: d.update(version=3),
 }
 
@@ -311,5 +318,8 @@ def test_legacy_single_image_case_is_refused_with_a_clear_message(tmp_path):
 def test_a_nan_threshold_cannot_be_saved(tmp_path, two_images):
     entry = entry_for(two_images[0])
     entry.runs = [Run(make_result((48, 64), 1), float("nan"))]
+    case = Case(evidence=[entry])
     with pytest.raises(ForensicsError):
-        save_case(tmp_path / "case", Case(evidence=[entry]))
+        save_case(tmp_path / "case", case)
+    assert [e["action"] for e in case.audit.entries] == ["case created"]  # no entry for a save that failed
+    assert not (tmp_path / "case" / "case.json").exists()

@@ -150,10 +150,14 @@ def save_case(path: str | os.PathLike[str], case: Case, include_extra_maps: bool
         case.audit.append("case created", {"case_number": case.info.case_number})
     case.audit.append("case saved", {"folder": str(folder.resolve()), "evidence": len(case.evidence),
                                      "runs": len(runs)})
-    document = case_document(case)
-    validate_case_document(json.loads(_strict_json(document)))
-    write_text_atomic(folder / AUDIT_FILE, case.audit.text())
-    written = write_text_atomic(folder / CASE_FILE, _strict_json(document))
+    try:
+        document = case_document(case)
+        validate_case_document(json.loads(_strict_json(document)))
+        write_text_atomic(folder / AUDIT_FILE, case.audit.text())
+        written = write_text_atomic(folder / CASE_FILE, _strict_json(document))
+    except BaseException:
+        case.audit.entries.pop()  # the save did not happen: its entry goes
+        raise
     _remove_unreferenced_maps(folder, {run.stored[0] for run in runs if run.stored})
     report(1.0, "case saved")
     return written

@@ -154,3 +154,21 @@ def test_scores_vary_with_the_evidence_and_maps_are_in_range(cases, detector_id)
         scores.add(round(result.score, 6))
     assert len(scores) >= 2
     assert detector.limitations and detector.reference and "What it shows" in detector.description
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.parametrize("quality", [60, 75, 90, 98])
+def test_single_compressed_photographs_give_no_detection(tmp_path, quality):
+    """Real never-compressed photographs saved once: no ZERO region at NFA < 1, no double quantisation."""
+    from forensics_core.synth.data import find_data_root, load_photo, photo_split
+    from forensics_core.synth.jpeg_splices import encode_jpeg
+
+    if find_data_root() is None:
+        pytest.skip("shared data not found: set TAMPER_DATA_DIR or put it at ../shared/data beside the checkout")
+    for photo in photo_split(include_large=False).val[::6]:
+        path = tmp_path / f"{photo.stem}_{quality}.jpg"
+        path.write_bytes(encode_jpeg(load_photo(photo), quality))
+        evidence = load_evidence(path)
+        assert get_detector("jpeg-grid").run(evidence).extra["regions"] == []
+        assert get_detector("double-jpeg").run(evidence).score == 0.0

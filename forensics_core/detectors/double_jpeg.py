@@ -32,12 +32,10 @@ the case for a picture compressed once).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-import torch
-from scipy.special import expit, ndtr
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
@@ -45,8 +43,14 @@ from forensics_core.errors import EvidenceError
 from forensics_core.evidence import Evidence
 from forensics_core.features.jpeg import ZIGZAG, dct_matrix, expand_blocks, read_luma_coefficients
 
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
+
 #: Standard deviation (DCT units) of the rounding error between the two compressions.
 ROUNDING_SIGMA = 0.5
+#: Smallest first quantisation step tried: a lattice of spacing 2 is within four standard
+#: deviations of the rounding error, too blurred to tell from a calibration error.
+MIN_FIRST_STEP = 3
 #: Largest first quantisation step tried, as a multiple of the last one.
 MAX_STEP_RATIO = 4
 #: Calibration sample size per frequency: enough for a histogram, cheap on 12-megapixel pictures.
@@ -76,6 +80,8 @@ def single_quantised(unquantised: np.ndarray, bins: np.ndarray, q2: int) -> np.n
 def double_quantised(unquantised: np.ndarray, bins: np.ndarray, q1: int, q2: int,
                      sigma: float = ROUNDING_SIGMA) -> np.ndarray:
     """P(k) of quantising ``c`` by ``q1``, then (after a Gaussian rounding error) by ``q2`` (add-half smoothed)."""
+    from scipy.special import ndtr  # SciPy loads when a run starts, not when detectors are listed
+
     m = np.rint(unquantised / q1).astype(np.int64)
     lattice = np.arange(m.min(), m.max() + 1)
     mass = np.bincount(m - lattice[0], minlength=lattice.size).astype(np.float64)
@@ -94,14 +100,14 @@ def fit_frequency(values: np.ndarray, unquantised: np.ndarray, q2: int,
     calibration sample of the same frequency (DCT on a grid half a block away, where no
     quantisation acts), standing in for the coefficients before the first compression.
     Evidence = log-likelihood ratio of the histogram, double against single, per 1000 blocks.
-    Steps that divide ``q2`` are not tried: they leave the same histogram as one quantisation.
-    None when no step is left (``q2 = 1`` with ``MAX_STEP_RATIO`` 1).
+    Steps that divide ``q2`` are not tried: they leave the same histogram as one quantisation;
+    nor are steps below :data:`MIN_FIRST_STEP`. None when no step is left.
     """
     bins = np.arange(int(values.min()), int(values.max()) + 1)
     counts = np.bincount(values - bins[0], minlength=bins.size).astype(np.float64)
     single = single_quantised(unquantised, bins, q2)
     best: FrequencyModel | None = None
-    for q1 in range(2, MAX_STEP_RATIO * q2 + 1):
+    for q1 in range(MIN_FIRST_STEP, max(MAX_STEP_RATIO * q2, MIN_FIRST_STEP) + 1):
         if q2 % q1 == 0:  # q1 divides q2 (q1 = q2 included): the histograms are the same, nothing to see
             continue
         ratio = double_quantised(unquantised, bins, q1, q2) / single
@@ -204,6 +210,8 @@ class DoubleJpeg(Detector):
                                    "note": "No double quantisation found: the file looks compressed once, or "
                                            "its first compression left no trace."})
         reporter.update(0.85, "Block posterior probabilities", force=True)
+        from scipy.special import expit
+
         posterior = expit(block_log_odds(luma.coefficients, models)).astype(np.float32)
         side = params["smoothing"]
         if side > 1:

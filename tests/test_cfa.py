@@ -58,6 +58,22 @@ def test_bayer_pattern_of_a_camera_picture(tmp_path, offset, name):
     assert result.extra["bayer_pattern"] == name
 
 
+def test_trace_strength_separates_camera_pictures_from_processed_ones(tmp_path):
+    from forensics_core.detectors.cfa import MIN_TRACE
+    from tests.camera_like import jpeg_round_trip
+
+    picture = camera_picture(192, 256, 7)
+    pictures = {"bilinear": picture, "vng": camera_picture(192, 256, 7, vng=True),
+                "jpeg90": jpeg_round_trip(picture, 90),
+                "resized": cv2.resize(picture, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)}
+    strength = {}
+    for name, rgb in pictures.items():
+        result = get_detector("cfa").run(load_evidence(write_png(tmp_path / f"{name}.png", rgb)), device="cpu")
+        strength[name] = result.extra["median_cell_feature"]
+    assert strength["bilinear"] > 10 * MIN_TRACE and strength["vng"] > 2 * MIN_TRACE
+    assert strength["jpeg90"] < MIN_TRACE / 2 and strength["resized"] < MIN_TRACE / 2
+
+
 @pytest.mark.parametrize("scale", [0.5, 0.9, 1.3])
 def test_no_cfa_trace_on_a_resized_picture(tmp_path, scale):
     resized = cv2.resize(camera_picture(256, 320, 5), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

@@ -49,8 +49,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Bilinear prediction of a green pixel from its four neighbours.
 BILINEAR_KERNEL = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32) / 4.0
-#: Median cell feature below which the picture is said to show no CFA trace (see the tests: about 1.5
-#: on camera-like pictures demosaiced bilinearly, below 0.05 once resampled).
+#: Median cell feature below which the picture is said to show no CFA trace. tests/test_cfa.py checks
+#: that camera-like pictures (bilinear or VNG demosaicing) lie well above it and resized or JPEG
+#: (quality 90) ones well below; benchmarks/bench_camera_traces.py counts how many pictures of each
+#: benchmark show a trace.
 MIN_TRACE = 0.2
 #: Floor of the local variance (0..255 scale), so that flat or clipped areas give finite logs.
 VARIANCE_FLOOR = 1e-3

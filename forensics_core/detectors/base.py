@@ -339,6 +339,9 @@ class Detector(ABC):
     #: Working set of a run that does not grow with the picture (networks, buffers), in bytes.
     working_bytes_fixed: int = 256 << 20
 
+    #: A model given to the constructor instead of the stored weights (tests and benchmarks only).
+    _injected_model: Any = None
+
     def __init__(self, model: Any = None) -> None:
         """``model`` (what :meth:`build_model` returns) replaces the stored weights, for tests and
         benchmarks only."""

@@ -15,6 +15,7 @@ VERSION=$("$BUNDLE/$NAME" --version | awk '{print $NF}')
 ARCH=$(dpkg --print-architecture)
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
+chmod 755 "$STAGE"  # the package's root directory (mktemp makes it private)
 
 mkdir -p "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applications" "$STAGE/DEBIAN"
 cp -a "$BUNDLE" "$STAGE/opt/$NAME"
@@ -55,5 +56,7 @@ EOF
 
 mkdir -p "$OUT"
 deb="$OUT/${NAME}_${VERSION}_${ARCH}.deb"
-dpkg-deb --root-owner-group -Z"${DEB_COMPRESSION:-xz}" --build "$STAGE" "$deb"
+# zstd: a fraction of xz's time on a gigabyte of libraries (dpkg reads it since Debian 12 / Ubuntu 21.10);
+# DEB_COMPRESSION=xz for older systems.
+dpkg-deb --root-owner-group -Z"${DEB_COMPRESSION:-zstd}" --build "$STAGE" "$deb"
 echo "built $deb ($(du -m "$deb" | cut -f1) MB); Depends: $depends"

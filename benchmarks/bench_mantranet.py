@@ -50,7 +50,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench_resampling import _evidence, _synthetic_photo, child_figures, measure_peak_memory
-from forensics_core.detectors.mantranet import AUTOCAST_DTYPES, ManTraNetDetector
+from forensics_core.detectors.mantranet import AUTOCAST_DTYPES, ManTraNetDetector, autocast_dtype
 from forensics_core.evidence import load_evidence
 from forensics_core.models.mantranet import ManTraNet, predict_tiled
 
@@ -197,8 +197,8 @@ def bench_cuda(model: ManTraNet, device: torch.device) -> float:
     print(f"(c) CUDA ({torch.cuda.get_device_name(device)}), {_wxh(IMAGE_SIZE)} through predict_tiled, {UNTRAINED}; "
           f"heatmap range (float32) [{reference.min():.3f}, {reference.max():.3f}]")
     seconds = {}
-    for name, dtype in AUTOCAST_DTYPES.items():
-        run = partial(_detector_path, model, rgb, device, dtype)
+    for name in AUTOCAST_DTYPES:
+        run = partial(_detector_path, model, rgb, device, autocast_dtype(name))
         seconds[name] = _cuda_seconds(run)
         difference = f"max |difference| vs float32 (TF32 off) {np.abs(run() - reference).max():.2e} (target < 1e-2)"
         print(f"    {name}: {seconds[name] * 1e3:.1f} ms per image (target < 50 ms on an H100); {difference}")

@@ -22,10 +22,9 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from scipy import ndimage
-from skimage.filters import threshold_otsu
-from skimage.measure import find_contours
-from skimage.segmentation import random_walker
+
+# SciPy and scikit-image are imported inside the functions that use them: they take about a
+# second to load, and listing the detectors (which import this module) must not pay for it.
 
 __all__ = [
     "Region",
@@ -130,6 +129,8 @@ def otsu_threshold(values: np.ndarray, nbins: int = 256) -> float:
     ValueError
         If ``values`` has no finite entry.
     """
+    from skimage.filters import threshold_otsu
+
     finite = _finite_values(values)
     low, high = finite.min(), finite.max()
     if low == high:
@@ -294,6 +295,8 @@ def random_walker_segment(
     -------
     (H, W) bool array
     """
+    from skimage.segmentation import random_walker
+
     data = np.asarray(heatmap, dtype=np.float32)
     if data.ndim != 2:
         raise ValueError(f"expected a 2-D heatmap, got shape {data.shape}")
@@ -359,6 +362,8 @@ def clean_mask(
     -------
     (H, W) bool array
     """
+    from scipy import ndimage
+
     out = np.asarray(mask).astype(bool)
     if out.ndim != 2:
         raise ValueError(f"expected a 2-D mask, got shape {out.shape}")
@@ -426,6 +431,9 @@ def regions(mask: np.ndarray, min_area: int = 64) -> list[Region]:
         Sorted by area, largest first (ties in raster order of their first pixel); labels
         are 1..n in that order.
     """
+    from scipy import ndimage
+    from skimage.measure import find_contours
+
     binary = np.asarray(mask).astype(bool)
     if binary.ndim != 2:
         raise ValueError(f"expected a 2-D mask, got shape {binary.shape}")

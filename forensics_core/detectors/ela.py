@@ -17,16 +17,18 @@ ELA is a visual aid, not a test: it has no model of what an untouched image look
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.evidence import Evidence
 from forensics_core.features.jpeg import as_uint8_rgb, block_means, recompress
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
 
 #: Re-save quality used when the evidence is not a JPEG (or its quality cannot be estimated).
 FALLBACK_QUALITY = 90

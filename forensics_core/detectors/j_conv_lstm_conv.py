@@ -13,15 +13,17 @@ to run: random weights are never used.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Parameter, ProgressReporter, SingleModelDetector
 from forensics_core.evidence import Evidence
-from forensics_core.models.j_conv_lstm_conv import PATCH_SIZE, JConvLSTMConv, sliding_window_heatmap
+from forensics_core.models.sizes import J_CONV_LSTM_CONV_PATCH as PATCH_SIZE
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
 
 #: Manifest key of the weights trained by the ``j-conv-lstm-conv`` recipe.
 WEIGHTS_KEY = "j-conv-lstm-conv/model"
@@ -37,7 +39,6 @@ class JConvLSTMConvDetector(SingleModelDetector):
 
     id = "j-conv-lstm-conv"
     weights_keys = (WEIGHTS_KEY,)
-    model_class = JConvLSTMConv
     display_name = "J-Conv-LSTM-Conv"
     reference = ("Bappy, Roy-Chowdhury, Bunk, Nataraj & Manjunath, Exploiting Spatial Structure for "
                  "Localizing Manipulated Image Regions, ICCV 2017")
@@ -65,9 +66,20 @@ class JConvLSTMConvDetector(SingleModelDetector):
                   "(0 = none).", 0.0, 16.0),
     )
 
+    @property
+    def model_class(self) -> type:
+        """The network (imported on use: PyTorch loads when a run starts, not at listing)."""
+        from forensics_core.models.j_conv_lstm_conv import JConvLSTMConv
+
+        return JConvLSTMConv
+
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Sliding-window heatmap at full resolution; score = its 99th percentile."""
+        import torch
+
+        from forensics_core.models.j_conv_lstm_conv import sliding_window_heatmap
+
         model, hashes = self.load_model()
         model = model.to(device).eval()
         reporter.update(0.02, "Loaded J-Conv-LSTM-Conv", force=True)

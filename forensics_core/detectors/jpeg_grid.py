@@ -35,17 +35,18 @@ detection, so 0 means no detection, 0.5 an NFA of 0.1 and 0.9 an NFA of 1e-9.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-import torch
-from scipy import stats
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.evidence import Evidence
 from forensics_core.features.jpeg import as_uint8_rgb, dct_matrix
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
 
 #: Neighbourhood of the region growing (pixels): votes of a meaningful region are on average
 #: no further apart than 8 pixels; 12 allows for variation (Section 4 of the paper).
@@ -136,6 +137,8 @@ def grid_votes(zeros: np.ndarray, constant: np.ndarray) -> np.ndarray:
 
 def log10_nfa(n: int, k: int, log_tests: float) -> float:
     """``log10(N_T B(n, k, 1/64))``, the binomial upper tail ``P[X >= k]``, ``X ~ Bin(n, 1/64)``."""
+    from scipy import stats  # SciPy loads when a run starts, not when detectors are listed
+
     if n <= 0 or k <= 0:
         return log_tests
     k = min(k, n)

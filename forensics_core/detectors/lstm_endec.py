@@ -20,17 +20,20 @@ refuses to run: random weights are never used.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import cv2
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Parameter, ProgressReporter, SingleModelDetector
 from forensics_core.evidence import Evidence
-from forensics_core.models.j_conv_lstm_conv import window_starts
-from forensics_core.models.lstm_endec import INPUT_SIZE, LSTMEnDec
+from forensics_core.models.sizes import LSTM_ENDEC_INPUT as INPUT_SIZE
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
+
+    from forensics_core.models.lstm_endec import LSTMEnDec
 
 #: Manifest key of the weights trained by the ``lstm-endec`` recipe.
 WEIGHTS_KEY = "lstm-endec/model"
@@ -40,15 +43,19 @@ SCORE_PERCENTILE = 99.0
 
 def _prepare(model: LSTMEnDec, device: torch.device) -> LSTMEnDec:
     """The model on ``device`` in eval mode, channels-last (a faster memory layout for its convolutions)."""
+    import torch
+
     return model.to(device=device, memory_format=torch.channels_last).eval()
 
 
-@torch.inference_mode()
 def predict_windows(model: LSTMEnDec, windows: np.ndarray, device: torch.device) -> np.ndarray:
     """Probability of "manipulated" (Nx256x256) of N 256x256x3 float32 windows in [0, 1]."""
-    batch = torch.from_numpy(np.ascontiguousarray(windows)).to(device).permute(0, 3, 1, 2)
-    logits = model(batch.contiguous(memory_format=torch.channels_last))
-    return torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
+    import torch
+
+    with torch.inference_mode():
+        batch = torch.from_numpy(np.ascontiguousarray(windows)).to(device).permute(0, 3, 1, 2)
+        logits = model(batch.contiguous(memory_format=torch.channels_last))
+        return torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
 
 
 def predict_resized(model: LSTMEnDec, rgb: np.ndarray, device: torch.device) -> np.ndarray:
@@ -63,6 +70,8 @@ def predict_resized(model: LSTMEnDec, rgb: np.ndarray, device: torch.device) -> 
 def predict_tiled(model: LSTMEnDec, rgb: np.ndarray, device: torch.device, stride: int, batch_size: int,
                   on_batch: Callable[[float], None] | None = None) -> np.ndarray:
     """Full-resolution inference: mean probability of the 256x256 windows covering each pixel."""
+    from forensics_core.models.j_conv_lstm_conv import window_starts
+
     height, width = rgb.shape[:2]
     pad_h, pad_w = max(INPUT_SIZE - height, 0), max(INPUT_SIZE - width, 0)
     if pad_h or pad_w:
@@ -89,7 +98,6 @@ class LSTMEnDecDetector(SingleModelDetector):
 
     id = "lstm-endec"
     weights_keys = (WEIGHTS_KEY,)
-    model_class = LSTMEnDec
     display_name = "LSTM-EnDec"
     reference = ("Bappy, Simons, Nataraj, Manjunath & Roy-Chowdhury, Hybrid LSTM and Encoder-Decoder "
                  "Architecture for Detection of Image Forgeries, IEEE TIP 28(7), 2019")
@@ -117,6 +125,13 @@ class LSTMEnDecDetector(SingleModelDetector):
         Parameter("tile_stride", int, 192, "Tile stride (px)",
                   "Tiled mode: distance between windows (256 = no overlap).", 32, INPUT_SIZE),
     )
+
+    @property
+    def model_class(self) -> type:
+        """The network (imported on use: PyTorch loads when a run starts, not at listing)."""
+        from forensics_core.models.lstm_endec import LSTMEnDec
+
+        return LSTMEnDec
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:

@@ -22,28 +22,41 @@ and the image score the heatmap's 99th percentile.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter, WeightsSet
 from forensics_core.evidence import Evidence
-from forensics_core.models.mantranet import FeatureExtractor, ManTraNet, predict_tiled
-from forensics_core.models.mantranet_keras_import import AUTHORS_KEY
+from forensics_core.models.sizes import MANTRANET_AUTHORS_KEY as AUTHORS_KEY
+from forensics_core.models.sizes import MANTRANET_FEATURE_RADIUS
 from forensics_core.weights import WeightsProblem
 
 #: Manifest key of the weights trained here (``tamper-workbench train mantranet``).
 SHIPPED_KEY = "mantranet/ptrain-ours"
 #: Percentile of the heatmap used as the image score.
 SCORE_PERCENTILE = 99.0
-AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+#: Autocast type of each GPU precision choice, by the name of its ``torch`` dtype (None: fp32).
+AUTOCAST_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": None}
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
+
+    from forensics_core.models.mantranet import ManTraNet
 
 
 #: The two weights sets: trained here (shipped) and the authors' file imported by the user.
 SHIPPED = WeightsSet("shipped", (SHIPPED_KEY,))
 AUTHORS = WeightsSet("authors", (AUTHORS_KEY,), user=True)
+
+
+def autocast_dtype(precision: str) -> "torch.dtype | None":
+    """The torch dtype of a precision choice (None for fp32)."""
+    import torch
+
+    name = AUTOCAST_DTYPES[precision]
+    return getattr(torch, name) if name else None
 
 
 @register_detector
@@ -79,8 +92,8 @@ class ManTraNetDetector(Detector):
                   64, 4096),
         Parameter("overlap", int, 16, "Overlap (px)",
                   f"Extra context on each tile side; at least the receptive radius "
-                  f"({FeatureExtractor.receptive_radius} px), so tiling changes nothing.",
-                  FeatureExtractor.receptive_radius, 256),
+                  f"({MANTRANET_FEATURE_RADIUS} px), so tiling changes nothing.",
+                  MANTRANET_FEATURE_RADIUS, 256),
         Parameter("precision", str, "bf16", "GPU precision",
                   "Autocast type of the feature extractor on CUDA (the CPU always uses fp32).",
                   choices=tuple(AUTOCAST_DTYPES)),
@@ -102,6 +115,8 @@ class ManTraNetDetector(Detector):
     def build_model(self, states: Mapping[str, dict[str, torch.Tensor]]) -> ManTraNet:
         """ManTra-Net loaded (strictly) from the chosen set's only file."""
         (state,) = states.values()
+        from forensics_core.models.mantranet import ManTraNet  # PyTorch loads when a run starts
+
         model = ManTraNet()
         model.load_state_dict(state)
         return model
@@ -118,13 +133,17 @@ class ManTraNetDetector(Detector):
         source = "test model" if not hashes else self.choose_weights(params).name
         reporter.update(0.02, f"Loaded ManTra-Net weights ({source})", force=True)
         # channels_last: faster on the CPU (benchmarks/bench_mantranet.py measures it).
+        import torch
+
+        from forensics_core.models.mantranet import predict_tiled
+
         model = model.to(device=device, memory_format=torch.channels_last).eval()
 
         def on_tile(done: int, total: int) -> None:
             reporter.update(0.02 + 0.98 * done / total, f"Tile {done}/{total}")
 
         heatmap = predict_tiled(model, evidence.rgb_float(), device, tile=params["tile"],
-                                overlap=params["overlap"], autocast_dtype=AUTOCAST_DTYPES[params["precision"]],
+                                overlap=params["overlap"], autocast_dtype=autocast_dtype(params["precision"]),
                                 on_tile=on_tile)
         score = float(np.percentile(heatmap, SCORE_PERCENTILE))
         return Analysis(heatmap=heatmap, score=score, threshold=0.5,

@@ -13,15 +13,17 @@ blind image forensics", Image and Vision Computing 27(10), 2009 (simplified).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
-import torch
 
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.evidence import Evidence
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
 
 
 def local_noise_inconsistency(grey: np.ndarray, window: int, saturation: float,

@@ -63,14 +63,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
-from scipy.ndimage import map_coordinates
-from scipy.special import expit
-from torch import nn
 
 from forensics_core import postprocess
 from forensics_core.anomaly import robust_mahalanobis, robust_standard_score
@@ -79,16 +75,14 @@ from forensics_core.detectors.base import Analysis, ClassMapSummary, Detector, P
 from forensics_core.device import single_threaded_cpu
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
-from forensics_core.features.resampling import (
-    BUNK_SPEC,
-    ORIENTATIONS,
-    grid_shape,
-    iter_feature_strips,
-    laplacian_residual,
-    reorient_features,
-)
-from forensics_core.models.resampling_lstm import GRID, ResamplingLSTM
-from forensics_core.models.resampling_mlp import RESAMPLING_CLASSES, ResamplingMLP
+from forensics_core.models.sizes import RESAMPLING_CLASSES
+from forensics_core.models.sizes import RESAMPLING_LSTM_GRID as GRID
+
+if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
+    import torch
+    from torch import nn
+
+    from forensics_core.models.resampling_lstm import ResamplingLSTM
 
 #: Weights key of each of the six classifiers, in :data:`RESAMPLING_CLASSES` order.
 MLP_KEYS = {name: f"resampling/{name}" for name in RESAMPLING_CLASSES}
@@ -118,6 +112,8 @@ ANOMALY_GRID_STEP = 2
 
 def probability_grids(log_odds: np.ndarray) -> dict[str, np.ndarray]:
     """Each class's probability map, {class: (rows, cols) float32}, from (rows, cols, 6) log-odds."""
+    from scipy.special import expit
+
     probability = expit(log_odds).astype(np.float32)
     return {name: probability[..., index] for index, name in enumerate(RESAMPLING_CLASSES)}
 
@@ -140,6 +136,8 @@ def signature_anomaly(log_odds: np.ndarray, stride: int, window: float) -> np.nd
     ``z = ANOMALY_FULL_SCALE / 2`` and 0.95 at ``z = ANOMALY_FULL_SCALE``: strictly increasing,
     so every difference in the score is kept as a difference in the map (no ties from clipping).
     """
+    from scipy.special import expit
+
     rows, cols, classes = log_odds.shape
     vectors = np.clip(log_odds, -LOG_ODDS_LIMIT, LOG_ODDS_LIMIT).reshape(rows * cols, classes)
     distance = np.log1p(robust_mahalanobis(vectors)).astype(np.float32).reshape(rows, cols)
@@ -151,6 +149,8 @@ def signature_anomaly(log_odds: np.ndarray, stride: int, window: float) -> np.nd
 
 def _class_log_odds(models: Mapping[str, nn.Module], features: torch.Tensor) -> np.ndarray:
     """(N, 6) float32 log-odds (logit 1 - logit 0) of the six classifiers, in :data:`RESAMPLING_CLASSES` order."""
+    import torch
+
     logits = [models[name](features).float() for name in RESAMPLING_CLASSES]
     return torch.stack([pair[:, 1] - pair[:, 0] for pair in logits], dim=1).cpu().numpy()
 
@@ -161,6 +161,8 @@ def _refine(coarse: np.ndarray, shape: tuple[int, int], step: int) -> np.ndarray
     Coarse cell ``(i, j)`` is grid cell ``(step i, step j)``; cells past the last coarse one take
     its value.
     """
+    from scipy.ndimage import map_coordinates
+
     coordinates = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) / step
     return map_coordinates(coarse, coordinates, order=1, mode="nearest").astype(np.float32)
 
@@ -172,6 +174,8 @@ _REFERENCE = ("J. Bunk et al., \"Detection and localization of image forgeries u
 def _feature_grid(evidence: Evidence, device: torch.device, reporter: ProgressReporter, stride: int,
                   message: str) -> Iterator[tuple[int, int, torch.Tensor]]:
     """Residual of the luminance, then the features strip by strip, reporting progress."""
+    from forensics_core.features.resampling import BUNK_SPEC, grid_shape, iter_feature_strips, laplacian_residual
+
     residual = laplacian_residual(evidence.luminance())
     rows, _ = grid_shape(evidence.height, evidence.width, stride)
     for start, stop, features in iter_feature_strips(residual, BUNK_SPEC, stride, device):
@@ -243,6 +247,8 @@ def _anomaly_heatmap(evidence: Evidence, grid_rows_cols: tuple[int, int], views:
                      filtered: Mapping[str, np.ndarray], kept: Sequence[str],
                      params: Mapping[str, Any]) -> tuple[np.ndarray, str]:
     """``anomaly``: how far each place's signature lies from the image's bulk (:func:`signature_anomaly`)."""
+    from forensics_core.features.resampling import ORIENTATIONS
+
     coarse_rows, coarse_cols = views.shape[:2]
     grid = params["stride"] * ANOMALY_GRID_STEP
     anomaly = signature_anomaly(views.reshape(coarse_rows, coarse_cols, -1), grid, params["anomaly_window"])
@@ -337,6 +343,8 @@ class ResamplingDetector(Detector):
 
     def build_model(self, states: Mapping[str, dict[str, torch.Tensor]]) -> dict[str, nn.Module]:
         """The six classifiers, {class name: classifier} (an injected model has the same form)."""
+        from forensics_core.models.resampling_mlp import ResamplingMLP
+
         return {name: ResamplingMLP.from_state_dict(states[key]) for name, key in MLP_KEYS.items()}
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
@@ -358,6 +366,10 @@ class ResamplingDetector(Detector):
         :data:`RESAMPLING_CLASSES` order; and, when ``with_orientations``, the log-odds of every
         :data:`ORIENTATIONS` view of the cells of the coarse grid (every
         :data:`ANOMALY_GRID_STEP`-th row and column), (coarse rows, coarse cols, 4, 6), else None."""
+        import torch
+
+        from forensics_core.features.resampling import BUNK_SPEC, grid_shape, ORIENTATIONS, reorient_features
+
         rows, cols = grid_shape(evidence.height, evidence.width, stride)
         log_odds = np.zeros((rows, cols, len(RESAMPLING_CLASSES)), dtype=np.float32)
         step = ANOMALY_GRID_STEP
@@ -486,11 +498,18 @@ class ResamplingLSTMDetector(Detector):
 
     def build_model(self, states: Mapping[str, dict[str, torch.Tensor]]) -> ResamplingLSTM:
         """The LSTM patch classifier."""
+        from forensics_core.models.resampling_lstm import ResamplingLSTM
+
         return ResamplingLSTM.from_state_dict(states[LSTM_KEY])
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:
         """Embed every cell, classify every window, average the windows' votes per cell."""
+        import torch
+        from torch import nn
+
+        from forensics_core.features.resampling import grid_shape
+
         model, hashes = self.load_model(params)
         model.to(device).eval()
         rows, cols = grid_shape(evidence.height, evidence.width, FEATURE_STRIDE)
@@ -514,6 +533,8 @@ class ResamplingLSTMDetector(Detector):
     def _vote(model: nn.Module, embedded: torch.Tensor, stride: int,
               reporter: ProgressReporter) -> tuple[np.ndarray, np.ndarray]:
         """Sum and count of window probabilities per cell of the (rows, cols, hidden) embedding."""
+        import torch
+
         rows, cols = embedded.shape[:2]
         votes = np.zeros((rows, cols), dtype=np.float64)
         counts = np.zeros((rows, cols), dtype=np.float64)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import expit
 
 from forensics_core.anomaly import robust_mean_and_covariance
 
@@ -96,6 +95,8 @@ def fit_gaussian_uniform(x: np.ndarray, iterations: int = 50, initial_prior: flo
     foreign region covering a sizeable part of the image does not start inside the host model;
     EM stops after ``iterations`` or when the mean log-likelihood improves by less than ``tolerance``.
     """
+    from scipy.special import expit
+
     x = np.asarray(x, dtype=np.float64)
     span = np.maximum(x.max(axis=0) - x.min(axis=0), 1e-12)
     log_uniform = -float(np.log(span).sum())
@@ -124,6 +125,8 @@ def fit_two_gaussians(x: np.ndarray, iterations: int = 50, tolerance: float = 1e
     Initialised from the Gaussian-uniform fit (its foreign posterior splits the vectors); the
     class with the smaller prior at the end is reported as foreign.
     """
+    from scipy.special import expit
+
     x = np.asarray(x, dtype=np.float64)
     start = fit_gaussian_uniform(x, iterations=10)
     log_ratio, distance = start.log_ratio(x)

@@ -37,8 +37,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from forensics_core.models.sizes import J_CONV_LSTM_CONV_PATCH
+
 #: Side of the patches the network classifies and segments.
-PATCH_SIZE = 64
+PATCH_SIZE = J_CONV_LSTM_CONV_PATCH
 #: Blocks per patch side (8x8 blocks of 8x8 pixels).
 GRID = 8
 #: Output size of each LSTM cell; reshaped to a ``LSTM_BLOCK x LSTM_BLOCK`` block.

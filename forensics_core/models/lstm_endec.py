@@ -46,9 +46,10 @@ from torch.nn import functional as F
 
 from forensics_core.features.resampling import ENDEC_SPEC, endec_features, laplacian_residual_batch
 from forensics_core.hilbert import hilbert_order
+from forensics_core.models.sizes import LSTM_ENDEC_INPUT
 
 #: The network's input side; whole images are resized (or tiled) to it.
-INPUT_SIZE = 256
+INPUT_SIZE = LSTM_ENDEC_INPUT
 #: Patch grid of the resampling branch: 8x8 patches of 32x32 pixels, a third-order Hilbert curve.
 GRID = 8
 PATCH = ENDEC_SPEC.patch_size

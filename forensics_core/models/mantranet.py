@@ -38,14 +38,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from forensics_core.models.sizes import MANTRANET_FEATEX_LAYERS, MANTRANET_FEATURE_RADIUS
+
 #: Width of the plain 3x3 convolutions after the first layer, with the released model's names.
-FEATEX_LAYERS: tuple[tuple[str, int], ...] = (
-    ("b1c2", 32),
-    ("b2c1", 64), ("b2c2", 64),
-    ("b3c1", 128), ("b3c2", 128), ("b3c3", 128),
-    ("b4c1", 256), ("b4c2", 256), ("b4c3", 256),
-    ("b5c1", 256), ("b5c2", 256),
-)
+FEATEX_LAYERS = MANTRANET_FEATEX_LAYERS
 FEATURE_CHANNELS = 256
 ANOMALY_CHANNELS = 64
 ZPOOL_WINDOWS: tuple[int, ...] = (7, 15, 31)
@@ -180,7 +176,7 @@ class FeatureExtractor(nn.Module):
     features per pixel. Takes RGB in [0, 1]."""
 
     #: Pixels on each side that influence one output pixel (2 for the 5x5 layer, 1 per 3x3).
-    receptive_radius = 2 + len(FEATEX_LAYERS) + 1
+    receptive_radius = MANTRANET_FEATURE_RADIUS
 
     def __init__(self) -> None:
         super().__init__()

@@ -36,10 +36,11 @@ import torch
 
 from forensics_core.errors import WeightsError
 from forensics_core.models.mantranet import FEATEX_LAYERS, ManTraNet
+from forensics_core.models.sizes import MANTRANET_AUTHORS_KEY
 from forensics_core.weights import save_weights, user_weights_dir
 
 #: Manifest key of the imported weights in the user's weights folder.
-AUTHORS_KEY = "mantranet/authors-ptrain4"
+AUTHORS_KEY = MANTRANET_AUTHORS_KEY
 #: ``git hash-object ManTraNet_Ptrain4.h5`` of the authors' release (seed notes).
 AUTHORS_BLOB_ID = "1f46864d32778df35208c6e1ae1af511aaf33a66"
 #: Keras's default batch-norm epsilon, which the released model uses.

@@ -35,9 +35,10 @@ from torch import nn
 
 from forensics_core.features.resampling import BUNK_SPEC
 from forensics_core.hilbert import hilbert_order
+from forensics_core.models.sizes import RESAMPLING_LSTM_GRID
 
 #: Blocks per side of a patch (a third-order Hilbert curve covers 8x8).
-GRID = 8
+GRID = RESAMPLING_LSTM_GRID
 
 
 class ResamplingLSTM(nn.Module):

@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from forensics_core.features.resampling import BUNK_SPEC
+from forensics_core.models.sizes import RESAMPLING_CLASSES
 
-#: The six resampling classes, one binary classifier each, in the order of the detector's maps.
-RESAMPLING_CLASSES = ("jpeg_quality", "upsampling", "downsampling", "rotation_cw", "rotation_ccw", "shearing")
+__all__ = ["RESAMPLING_CLASSES", "ResamplingMLP"]
 #: Dropout probability between the hidden layers while training.
 DEFAULT_DROPOUT = 0.5
 

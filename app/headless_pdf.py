@@ -15,12 +15,14 @@ _application = None
 
 
 def _ensure_application() -> None:
+    """Create the application object once; a widgets ``QApplication``, so that the process can still
+    open windows later (a plain ``QGuiApplication`` would forbid them)."""
     global _application
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
-    if QGuiApplication.instance() is None:
+    if QApplication.instance() is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        _application = QGuiApplication(["tamper-workbench"])
+        _application = QApplication(["tamper-workbench"])
 
 
 def render_pdf(html: str, title: str, author: str, subject: str, header: str) -> bytes:

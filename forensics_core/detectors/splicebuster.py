@@ -56,7 +56,8 @@ def window_features(luminance: np.ndarray, window: int, stride: int, step: float
     Window ``(i, j)`` covers ``window`` pixels from ``(i*stride, j*stride)`` of the code maps, i.e.
     of the image shifted by the residual and tuple support (see :func:`directional_codes`).
     """
-    codes = directional_codes(luminance * 255.0, step)
+    codes = directional_codes(luminance * 255.0, step,
+                              done=lambda d: reporter.update(0.15 + 0.15 * d, "Computing residual co-occurrences"))
     reporter.update(0.3, "Accumulating co-occurrence histograms")
     cells = np.concatenate([cell_histograms(codes[d], stride, N_SYMMETRIC_CLASSES) for d in range(2)], axis=2)
     del codes

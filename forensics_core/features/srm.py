@@ -42,6 +42,8 @@ two directions give a 50-bin histogram per block.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 #: The third-order residual filter, applied along rows and (on the transpose) columns.
@@ -168,7 +170,8 @@ def symmetric_classes() -> np.ndarray:
 N_SYMMETRIC_CLASSES = 25
 
 
-def directional_codes(x: np.ndarray, step: float = QUANT_STEP) -> np.ndarray:
+def directional_codes(x: np.ndarray, step: float = QUANT_STEP,
+                      done: Callable[[int], None] | None = None) -> np.ndarray:
     """Symmetric co-occurrence classes of the horizontal and vertical residuals of a whole image.
 
     Parameters
@@ -177,6 +180,8 @@ def directional_codes(x: np.ndarray, step: float = QUANT_STEP) -> np.ndarray:
         HxW image on the 0..255 scale, both sides at least :data:`MIN_SIDE`.
     step : float
         Quantisation step of the residuals.
+    done : callable, optional
+        Called with 0, then 1, when the horizontal, then the vertical, codes are ready (progress).
 
     Returns
     -------
@@ -195,4 +200,6 @@ def directional_codes(x: np.ndarray, step: float = QUANT_STEP) -> np.ndarray:
     for index, axis in enumerate((1, 0)):
         tuples = cooccurrence_codes(quantise(directional_residual(x, axis), step), axis, np.int16)
         codes[index] = classes[tuples[:height, :width]]
+        if done is not None:
+            done(index)
     return codes

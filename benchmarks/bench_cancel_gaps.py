@@ -22,6 +22,25 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def _row(detector, evidence) -> str:
+    """One table row: the run's cancel checks and the longest CPU time between two of them."""
+    checks: list[float] = []
+
+    def cancel() -> bool:
+        checks.append(time.process_time())
+        return False
+
+    started = time.process_time()
+    try:
+        detector.run(evidence, cancel=cancel, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - reported in the table, the next detector runs
+        return f"| {detector.id} | failed: {type(exc).__name__}: {str(exc)[:80]} | | | |"
+    moments = [started, *checks, time.process_time()]
+    longest = max(b - a for a, b in zip(moments, moments[1:]))
+    return (f"| {detector.id} | {len(checks)} | {longest:.2f} | {moments[-1] - started:.1f} "
+            f"| {'yes' if longest <= 1.0 else 'NO'} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megapixels", type=float, default=20.0)
@@ -35,33 +54,16 @@ def main() -> int:
     width = int((args.megapixels * 1e6 * 4 / 3) ** 0.5)
     height = int(width * 3 / 4)
     rng = np.random.default_rng(0)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:  # kept to the end: some detectors read the file again
         path = Path(tmp) / "large.jpg"
         Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path, quality=90)
         evidence = load_evidence(path)
-    print(f"{width}x{height} ({width * height / 1e6:.1f} MP) JPEG of noise")
-    print("| detector | cancel checks | longest gap (CPU s) | whole run (CPU s) | once a second |")
-    print("|---|---|---|---|---|")
-    for detector in list_detectors():
-        if not detector.is_trained() or (args.detectors and detector.id not in args.detectors):
-            continue
-        checks: list[float] = []
-
-        def cancel() -> bool:
-            checks.append(time.process_time())
-            return False
-
-        checks.clear()
-        started = time.process_time()
-        try:
-            detector.run(evidence, cancel=cancel, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - reported in the table, the next detector runs
-            print(f"| {detector.id} | failed: {type(exc).__name__}: {str(exc)[:80]} | | | |", flush=True)
-            continue
-        moments = [started, *checks, time.process_time()]
-        longest = max(b - a for a, b in zip(moments, moments[1:]))
-        print(f"| {detector.id} | {len(checks)} | {longest:.2f} | {moments[-1] - started:.1f} "
-              f"| {'yes' if longest <= 1.0 else 'NO'} |", flush=True)
+        print(f"{width}x{height} ({width * height / 1e6:.1f} MP) JPEG of noise")
+        print("| detector | cancel checks | longest gap (CPU s) | whole run (CPU s) | once a second |")
+        print("|---|---|---|---|---|")
+        for detector in list_detectors():
+            if detector.is_trained() and (not args.detectors or detector.id in args.detectors):
+                print(_row(detector, evidence), flush=True)
     return 0
 
 

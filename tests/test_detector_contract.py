@@ -109,14 +109,15 @@ def test_device_choice():
 
 @pytest.fixture(scope="module")
 def pristine_and_forged(tmp_path_factory):
-    """Small pictures and their composite forgeries (tests/camera_like.py) in three forms: a camera-like
-    picture as PNG, the same as JPEG quality 90, and a camera JPEG (quality 80) decoded to PNG:
+    """Small pictures and their composite forgeries (tests/camera_like.py) in four forms: a camera-like
+    picture as PNG, the same as JPEG quality 90, a camera JPEG (quality 80) decoded to PNG, and that
+    camera JPEG edited and saved again as JPEG quality 90 (the case double-compression analyses need):
     (form, pristine evidence, forged evidence) for each."""
     import cv2
 
     folder = tmp_path_factory.mktemp("contract")
     forms = (("camera.png", None, []), ("camera.jpg", None, [cv2.IMWRITE_JPEG_QUALITY, 90]),
-             ("jpeg-host.png", 80, []))
+             ("jpeg-host.png", 80, []), ("jpeg-host.jpg", 80, [cv2.IMWRITE_JPEG_QUALITY, 90]))
     pairs = []
     for form, jpeg_host, options in forms:
         evidence = []

@@ -50,14 +50,16 @@ def error_levels(rgb: np.ndarray, quality: int) -> np.ndarray:
 
 
 def error_level_contrast(levels: np.ndarray, block: int = 16) -> float:
-    """How unevenly the error level is spread: ``(p99 - median) / (p99 + median)`` of its 16-px block means.
+    """How unevenly the error level is spread: ``(p99 - median) / (p99 + median + 1)`` of its 16-px block means.
 
-    0 when every block has the same error level, close to 1 when a few blocks stand far above
-    the rest. Edges and texture raise it as well, so it ranks images for a look, nothing more.
+    Error levels are in grey levels; the 1 keeps a picture whose typical block does not change at
+    all on re-saving (median 0) from saturating at 1. 0 when every block has the same error level,
+    towards 1 when a few blocks stand far above the rest. Edges and texture raise it as well, so it
+    ranks images for a look, nothing more.
     """
     means = block_means(levels, block)
     high, typical = float(np.percentile(means, 99)), float(np.median(means))
-    return (high - typical) / (high + typical) if high + typical > 0 else 0.0
+    return (high - typical) / (high + typical + 1.0)
 
 
 @register_detector

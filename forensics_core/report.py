@@ -298,9 +298,9 @@ def class_map_pictures(result: Result, colormap: str) -> str:
     rows = ["<tr>" + "".join(cells[i:i + 2]) + "</tr>" for i in range(0, len(cells), 2)]
     more = (f"<p>{len(maps) - MAX_CLASS_MAPS} further maps are not pictured: "
             f"{_e(', '.join(name for name, _ in maps[MAX_CLASS_MAPS:]))}.</p>") if len(maps) > MAX_CLASS_MAPS else ""
-    first = _kept_together("Per-class maps", f"<table cellpadding='4'>{rows[0]}</table>")
-    rest = f"<table cellpadding='4'>{''.join(rows[1:])}</table>" if len(rows) > 1 else ""
-    return first + rest + more
+    # On a page of their own: Qt's text engine may part a heading from the table under it.
+    return (f"<h3 style='page-break-before: always'>Per-class maps</h3>"
+            f"<table cellpadding='4'>{''.join(rows)}</table>{more}")
 
 
 def class_summary_table(result: Result) -> str:

@@ -35,7 +35,7 @@ SAMPLE=$(cd "$ROOT" && realpath "$SAMPLE")
 unset PYTHONPATH TAMPER_WEIGHTS_DIR
 
 echo "== bundle $BUNDLE"
-SIZE_MB=$(du -sm "$ROOT/$BUNDLE" | cut -f1)
+SIZE_MB=$(cd "$ROOT" && du -sm "$BUNDLE" | cut -f1)
 echo "size: ${SIZE_MB} MB (aim < 700 MB)"
 
 start=$(python3 -c 'import time; print(time.time())')

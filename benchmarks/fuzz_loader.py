@@ -504,7 +504,9 @@ def run_campaign(inputs: int, workers: int = 2, campaign_seed: int = 0, time_lim
     """Run the campaign; return (counts, counts per mutation kind, details of every failure)."""
     with tempfile.TemporaryDirectory() as tmp:
         seeds = make_seeds(Path(tmp))
-    context = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    # Fresh worker processes: a child forked from a process whose OpenMP or BLAS thread pools are
+    # already running (PyTorch, LibRaw) can deadlock in them.
+    context = mp.get_context("spawn")
     pool = [Worker(context, max_pixels, memory_limit) for _ in range(workers)]
     counts: Counter = Counter({outcome: 0 for outcome in OUTCOMES})
     by_kind: dict[str, Counter] = {kind: Counter() for kind in MUTATIONS}

@@ -4,7 +4,7 @@ memory blow-up or silent change of size (issue 22)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 
@@ -14,11 +14,9 @@ _SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz_loader.py"
 
 
 def _fuzz_module():
-    spec = importlib.util.spec_from_file_location("fuzz_loader", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    if str(_SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(_SCRIPT.parent))  # the spawned workers import it by name too
+    return importlib.import_module("fuzz_loader")
 
 
 @pytest.mark.slow

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,8 @@ def nearest_descriptors(descriptors: np.ndarray, k: int, chunk: int = 1024) -> t
     distances : ndarray of float64
         NxK distances to them.
     """
+    import torch  # imported here so that listing detectors does not load PyTorch
+
     data = torch.from_numpy(np.ascontiguousarray(descriptors, dtype=np.float32))
     squared = (data * data).sum(dim=1)
     indices = np.empty((len(data), k), np.int64)

@@ -116,6 +116,8 @@ class CopyMoveDetector(Detector):
         "The source and the copy are told apart only for rotated or scaled clones; otherwise both regions are reported as a pair.",
     )
     needs_weights = False
+    #: Measured 243 bytes a pixel up to 1.8 MP (benchmarks/bench_memory_budget.py); declared with a margin.
+    working_bytes_per_pixel = 320.0
     parameters = (
         Parameter("correlation", float, 0.55, "Correlation threshold",
                   "Local correlation of fine detail above which a pixel agrees with its counterpart.", 0.2, 0.95),

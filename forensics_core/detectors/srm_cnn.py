@@ -46,6 +46,8 @@ class SRMCNNDetector(Detector):
 
     id = "srm-cnn"
     weights_keys = (WEIGHTS_KEY,)
+    #: Measured 76 to 111 bytes a pixel (benchmarks/bench_memory_budget.py); declared with a margin.
+    working_bytes_per_pixel = 160.0
     display_name = "SRM-CNN (residual co-occurrences)"
     reference = ("D. Cozzolino, G. Poggi and L. Verdoliva, \"Recasting residual-based local descriptors as "
                  "convolutional neural networks: an application to image forgery detection\", ACM IH&MMSec 2017")

@@ -515,7 +515,10 @@ class Detector(ABC):
             )
         if not math.isfinite(float(analysis.score)):
             raise RuntimeError(f"{self.id} produced a non-finite score ({analysis.score})")
+        # Each whole-image step below takes about a second on a 20-megapixel picture: check cancel between them.
+        reporter.update(1.0, "Thresholding the heatmap")
         threshold = analysis.threshold if analysis.threshold is not None else otsu_threshold(heatmap)
+        reporter.update(1.0, "Thresholding the heatmap")
         mask = analysis.mask if analysis.mask is not None else heatmap >= threshold
         reporter.update(1.0, "Done", force=True)
         return Result(

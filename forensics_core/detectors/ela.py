@@ -98,5 +98,6 @@ class ErrorLevelAnalysis(Detector):
         levels = error_levels(as_uint8_rgb(evidence.pixels), quality)
         reporter.update(0.8, "Scaling the error levels", force=True)
         heatmap = np.clip(levels * np.float32(params["scale"] / 255.0), 0.0, 1.0)
+        reporter.update(0.9, "Measuring how unevenly the error levels are spread")
         return Analysis(heatmap=heatmap, score=error_level_contrast(levels),
                         extra={"resave_quality": quality, "mean_error_level": float(levels.mean())})

@@ -122,11 +122,17 @@ class JpegGhost(Detector):
         differences = ghost_differences(bgr, qualities, window_tiles, reporter.scaled(0.0, 0.85))
         ghosts = 1.0 - normalise_across_qualities(differences)
         reporter.update(0.9, "Choosing the quality that separates a region best", force=True)
-        separations = [separation(ghost) for ghost in ghosts]
+        separations = []
+        for index, ghost in enumerate(ghosts):
+            reporter.update(0.9 + 0.05 * index / len(ghosts), "Choosing the quality that separates a region best")
+            separations.append(separation(ghost))
         best = int(np.argmax(separations))
         shape = (evidence.height, evidence.width)
         names = [f"ghost q={q}" for q in qualities]
-        extra_maps = {name: expand_blocks(ghost, _TILE, shape) for name, ghost in zip(names, ghosts)}
+        extra_maps = {}
+        for index, (name, ghost) in enumerate(zip(names, ghosts)):
+            reporter.update(0.95 + 0.05 * index / len(ghosts), "Expanding the ghost maps to full size")
+            extra_maps[name] = expand_blocks(ghost, _TILE, shape)
         return Analysis(
             heatmap=extra_maps[names[best]], score=separations[best], extra_maps=extra_maps,
             extra={"best_quality": qualities[best],

@@ -103,7 +103,7 @@ def constant_blocks(luminance: np.ndarray) -> np.ndarray:
     return along_x | along_y
 
 
-def grid_votes(zeros: np.ndarray, constant: np.ndarray) -> np.ndarray:
+def grid_votes(zeros: np.ndarray, constant: np.ndarray, reporter: ProgressReporter | None = None) -> np.ndarray:
     """Each pixel's vote (origin ``x mod 8 + 8 (y mod 8)``, or -1) from the zero counts of every block position.
 
     ``zeros`` and ``constant`` are indexed by block top-left position, ``(H - 7, W - 7)``. The
@@ -112,7 +112,9 @@ def grid_votes(zeros: np.ndarray, constant: np.ndarray) -> np.ndarray:
     highest origin), of ``zeros * 64 + 63 - origin`` the best block with ties to the lowest
     origin. The vote is void on a tie (the two differ), when the best block has no zero, or when
     it is constant along an axis (the maximum over constant blocks only reaches the same key).
+    ``reporter`` (optional) is updated, and cancel checked, between the whole-image steps.
     """
+    step = reporter.update if reporter is not None else (lambda *_args: None)
     height, width = zeros.shape[0] + 7, zeros.shape[1] + 7
     origin = ((np.arange(zeros.shape[1]) % 8)[None, :] + 8 * (np.arange(zeros.shape[0]) % 8)[:, None]).astype(np.uint16)
     key = zeros.astype(np.uint16) * 64
@@ -125,8 +127,11 @@ def grid_votes(zeros: np.ndarray, constant: np.ndarray) -> np.ndarray:
 
     high_first = key + origin
     high = window_maximum(high_first)
+    step(0.3, "Voting for grid origins")
     low = window_maximum(key + 63 - origin)
+    step(0.6, "Voting for grid origins")
     constant_best = window_maximum(np.where(constant, high_first, 0).astype(np.uint16))
+    step(0.9, "Voting for grid origins")
     winner = (high % 64).astype(np.int32)
     valid = (winner == 63 - (low % 64)) & (high >= 64) & (constant_best != high)
     votes = np.where(valid, winner, NO_VOTE).astype(np.int32)
@@ -191,7 +196,9 @@ def foreign_grid_regions(votes: np.ndarray, main: int, log_threshold: float,
     min_size = int(np.ceil(64.0 * log_tests / np.log10(64.0)))
     flat = votes.ravel().astype(np.int8)
     order = np.argsort(flat, kind="stable")  # radix sort of small integers: votes grouped by origin
+    reporter.update(0.0, "Growing regions of foreign grids")
     starts = np.searchsorted(flat[order], np.arange(-1, 65))
+    reporter.update(0.0, "Growing regions of foreign grids")
     cell_rows, cell_cols = -(-height // CELL), -(-width // CELL)
     reach = GROWING_DISTANCE // CELL
     kernel = np.ones((reach + 1, reach + 1), np.uint8)  # squares of side reach+1 meet iff <= reach apart
@@ -276,18 +283,25 @@ class JpegGrid(Detector):
         luminance = zero_luminance(evidence.pixels)
         zeros = dct_zero_counts(luminance, reporter.scaled(0.0, 0.6))
         reporter.update(0.62, "Voting for grid origins", force=True)
-        votes = grid_votes(zeros, constant_blocks(luminance))
+        constant = constant_blocks(luminance)
+        reporter.update(0.64, "Voting for grid origins")
+        votes = grid_votes(zeros, constant, reporter.scaled(0.64, 0.68))
+        reporter.update(0.68, "Finding the main grid")
         main, lnfa_grids = main_grid(votes, threshold)
+        reporter.update(0.7, "Growing regions of foreign grids")
         regions = foreign_grid_regions(votes, main, threshold, reporter.scaled(0.7, 0.95))
         best = min((r.log10_nfa for r in regions), default=float("inf"))
         score = meaningfulness(best) if regions else 0.0
+        reporter.update(0.96, "Mapping the share of foreign-grid votes")
         valid = (votes >= 0).astype(np.float32)
         foreign = ((votes >= 0) & (votes != main)).astype(np.float32) if main >= 0 else np.zeros_like(valid)
         box = (33, 33)
         share = cv2.blur(foreign, box) / np.maximum(cv2.blur(valid, box), 1e-6)
         heatmap = 0.45 * share
+        reporter.update(0.98, "Marking the foreign-grid regions")
         detected = closed_mask(regions, (height, width))
         heatmap[detected] = 0.5 + 0.5 * score
+        reporter.update(0.99, "Mapping the grid votes")
         vote_map = np.where(votes >= 0, votes / 63.0, 0.0).astype(np.float32)
         return Analysis(
             heatmap=heatmap.astype(np.float32), score=score, threshold=0.5, mask=detected,

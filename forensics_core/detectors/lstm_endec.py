@@ -150,6 +150,7 @@ class LSTMEnDecDetector(SingleModelDetector):
             # One window per CPU batch keeps progress (and cancel) under a second between updates.
             batch_size = 32 if device.type == "cuda" else 1
             heatmap = predict_tiled(model, rgb, device, params["tile_stride"], batch_size, on_batch)
+        reporter.update(0.97, "Scoring the probability map")
         extra: dict[str, Any] = {"mode": params["mode"], "score_percentile": SCORE_PERCENTILE}
         if params["mode"] == "resize":
             extra["downscale_factors"] = [evidence.height / INPUT_SIZE, evidence.width / INPUT_SIZE]

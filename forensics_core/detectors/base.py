@@ -507,7 +507,10 @@ class Detector(ABC):
         started = time.perf_counter()
         analysis = self.analyse(evidence, values, reporter, torch_device)
         elapsed = time.perf_counter() - started
-        heatmap = np.clip(np.nan_to_num(analysis.heatmap.astype(np.float32, copy=False)), 0.0, 1.0)
+        # Each whole-image step below takes up to a second on a 20-megapixel picture: check cancel between them.
+        heatmap = np.nan_to_num(analysis.heatmap.astype(np.float32, copy=False))
+        reporter.update(1.0, "Checking the heatmap")
+        heatmap = np.clip(heatmap, 0.0, 1.0)
         if heatmap.shape != (evidence.height, evidence.width):
             raise RuntimeError(
                 f"{self.id} produced a {heatmap.shape} heatmap for a "
@@ -515,7 +518,6 @@ class Detector(ABC):
             )
         if not math.isfinite(float(analysis.score)):
             raise RuntimeError(f"{self.id} produced a non-finite score ({analysis.score})")
-        # Each whole-image step below takes about a second on a 20-megapixel picture: check cancel between them.
         reporter.update(1.0, "Thresholding the heatmap")
         threshold = analysis.threshold if analysis.threshold is not None else otsu_threshold(heatmap)
         reporter.update(1.0, "Thresholding the heatmap")

@@ -47,7 +47,9 @@ def ghost_differences(bgr: np.ndarray, qualities: list[int], window_tiles: int,
     maps = []
     for index, quality in enumerate(qualities):
         reporter.update(index / len(qualities), f"Re-saving at quality {quality}")
-        difference = cv2.absdiff(bgr, recompress_bgr(bgr, quality))
+        resaved = recompress_bgr(bgr, quality)
+        reporter.update((index + 0.5) / len(qualities), f"Comparing with the re-save at quality {quality}")
+        difference = cv2.absdiff(bgr, resaved)
         squared = cv2.transform(cv2.multiply(difference, difference, dtype=cv2.CV_32F), third)
         tiles = block_means(squared, _TILE)
         maps.append(cv2.blur(tiles, (window_tiles, window_tiles), borderType=cv2.BORDER_REFLECT))

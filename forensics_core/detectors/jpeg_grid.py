@@ -281,6 +281,7 @@ class JpegGrid(Detector):
             return Analysis(heatmap=np.zeros((height, width), np.float32), score=0.0, threshold=0.5,
                             extra={"note": "The picture is too small for 8x8 grid votes."})
         luminance = zero_luminance(evidence.pixels)
+        reporter.update(0.0, "Counting DCT zeros at every grid offset")
         zeros = dct_zero_counts(luminance, reporter.scaled(0.0, 0.6))
         reporter.update(0.62, "Voting for grid origins", force=True)
         constant = constant_blocks(luminance)

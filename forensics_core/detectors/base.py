@@ -333,8 +333,8 @@ class Detector(ABC):
     #: Manifest keys of the shipped weights the model is built from (all are needed).
     weights_keys: tuple[str, ...] = ()
     #: Peak working set of a run per pixel of the picture, in bytes (see :mod:`forensics_core.memory`).
-    #: The default is generous (measured detectors need 6 to 76; benchmarks/bench_memory_budget.py);
-    #: detectors that need more, or measured less, declare their own.
+    #: The default is generous (most measured detectors need 6 to 76; benchmarks/bench_memory_budget.py);
+    #: detectors that need more (srm-cnn, copy-move), or measured less, declare their own.
     working_bytes_per_pixel: float = 96.0
     #: Working set of a run that does not grow with the picture (networks, buffers), in bytes.
     working_bytes_fixed: int = 256 << 20

@@ -35,10 +35,10 @@ def now_iso() -> str:
 def canonical(obj: Any) -> bytes:
     """Canonical JSON bytes (sorted keys, compact, strict: NaN is refused)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      default=_plain).encode("utf-8")
+                      default=plain_json_value).encode("utf-8")
 
 
-def _plain(value: Any) -> Any:
+def plain_json_value(value: Any) -> Any:
     """NumPy scalars and arrays, paths and tuples as plain JSON values."""
     if hasattr(value, "tolist"):
         return value.tolist()

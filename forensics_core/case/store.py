@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from forensics_core.atomic import write_bytes_atomic, write_text_atomic
-from forensics_core.case.audit import AUDIT_FILE, AuditTrail, check_chain, read_audit
+from forensics_core.case.audit import AUDIT_FILE, AuditTrail, check_chain, plain_json_value, read_audit
 from forensics_core.case.maps import decode_maps, encode_maps
 from forensics_core.case.model import Bookmark, Case, CaseInfo, EvidenceEntry, Run, ViewSettings
 from forensics_core.case.safe_files import MAX_DOCUMENT_BYTES, MAX_MAPS_BYTES, inside_case, read_case_file
@@ -104,17 +104,9 @@ def case_document(case: Case) -> dict[str, Any]:
 
 def _strict_json(document: Any) -> str:
     try:
-        return json.dumps(document, indent=1, allow_nan=False, default=_plain) + "\n"
+        return json.dumps(document, indent=1, allow_nan=False, default=plain_json_value) + "\n"
     except ValueError as exc:
         raise ForensicsError(f"The case holds a value that is not a finite number and cannot be saved ({exc}).") from None
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def save_case(path: str | os.PathLike[str], case: Case, include_extra_maps: bool = True,

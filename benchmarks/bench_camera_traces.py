@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -38,6 +37,8 @@ from forensics_core.evidence import load_evidence
 from forensics_core.synth.benchmark import write_synthetic_benchmark
 from forensics_core.synth.camera import SPLICE_KINDS, camera_pipeline, write_camera_splice_benchmark
 from forensics_core.synth.data import find_data_root, load_photo, photo_split
+
+from detector_timing import figure, time_detectors
 
 HERE = Path(__file__).resolve().parent
 DETECTORS = ("splicebuster", "cfa", "noise-level", "noise-baseline")
@@ -75,25 +76,10 @@ def twelve_megapixel_picture(folder: Path) -> Path:
     return path
 
 
-def time_twelve_megapixels(path: Path, warm_up: Path) -> dict[str, tuple[float, float]]:
-    """Wall-clock and CPU seconds (all threads) of one run of each detector on the 12 MP picture,
-    after one run on a small picture so that imports and caches are not timed."""
-    evidence, small = load_evidence(path), load_evidence(warm_up)
-    seconds = {}
-    for detector_id in DETECTORS:
-        detector = get_detector(detector_id)
-        detector.run(small, device="cpu")
-        started, cpu_started = time.perf_counter(), time.process_time()
-        detector.run(evidence, device="cpu")
-        seconds[detector_id] = (time.perf_counter() - started, time.process_time() - cpu_started)
-        print(f"{detector_id}: {seconds[detector_id][0]:.2f} s wall-clock, {seconds[detector_id][1]:.2f} s CPU "
-              f"on 12 MP (target < {SPEED_TARGETS[detector_id]:g} s)", flush=True)
-    return seconds
-
-
-def _figure(summary: dict, key: str, digits: int = 3) -> str:
-    value = summary.get(key, float("nan"))
-    return f"{value:.{digits}f}" if np.isfinite(value) else "n/a"
+def print_speed(detector_id: str, wall: float, cpu: float) -> None:
+    """One line per detector as its 12 MP run ends."""
+    print(f"{detector_id}: {wall:.2f} s wall-clock, {cpu:.2f} s CPU on 12 MP "
+          f"(target < {SPEED_TARGETS[detector_id]:g} s)", flush=True)
 
 
 def markdown(results: dict, kinds: dict, traces: dict, speed: dict, counts: str, load: str) -> str:
@@ -115,8 +101,8 @@ def markdown(results: dict, kinds: dict, traces: dict, speed: dict, counts: str,
     for detector_id, per_set in results.items():
         for name in sets:
             s = per_set[name]
-            lines.append(f"| `{detector_id}` | {name} | {_figure(s, 'pixel_auc')} | {_figure(s, 'pixel_f1')} | "
-                         f"{_figure(s, 'image_auc')} | {_figure(s, 'seconds_per_megapixel', 2)} |")
+            lines.append(f"| `{detector_id}` | {name} | {figure(s, 'pixel_auc')} | {figure(s, 'pixel_f1')} | "
+                         f"{figure(s, 'image_auc')} | {figure(s, 'seconds_per_megapixel', 2)} |")
     lines += ["", "Camera-like splices, pixel AUC by kind of pasted region:", "",
               "| detector | " + " | ".join(SPLICE_KINDS) + " |", "|---|" + "---|" * len(SPLICE_KINDS)]
     for detector_id, values in kinds.items():
@@ -159,15 +145,15 @@ def main() -> int:
             for name, folder in folders.items():
                 summary = evaluate_folder(folder, get_detector(detector_id), device="cpu", limit=limit)
                 results[detector_id][name] = summary
-                print(f"{detector_id} on {name}: pixel AUC {_figure(summary, 'pixel_auc')}, F1 "
-                      f"{_figure(summary, 'pixel_f1')}, image AUC {_figure(summary, 'image_auc')}, "
-                      f"{_figure(summary, 'seconds_per_megapixel', 2)} s/MP", flush=True)
+                print(f"{detector_id} on {name}: pixel AUC {figure(summary, 'pixel_auc')}, F1 "
+                      f"{figure(summary, 'pixel_f1')}, image AUC {figure(summary, 'image_auc')}, "
+                      f"{figure(summary, 'seconds_per_megapixel', 2)} s/MP", flush=True)
             kinds[detector_id] = kind_aucs(results[detector_id][next(iter(folders))])
             print(f"{detector_id} camera-like pixel AUC by kind: {kinds[detector_id]}", flush=True)
         traces = {name: cfa_trace_count(folder, limit) for name, folder in folders.items()}
         print(f"cfa found a CFA trace in: {traces}", flush=True)
         warm_up = Path(tmp) / "camera" / "authentic" / "camera_000.png"
-        speed = time_twelve_megapixels(twelve_megapixel_picture(Path(tmp)), warm_up)
+        speed = time_detectors(DETECTORS, twelve_megapixel_picture(Path(tmp)), warm_up, report=print_speed)
     load_after = os.getloadavg()
     load = (f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end (1-minute load average) "
             f"on {os.cpu_count()} CPUs")

@@ -23,7 +23,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from forensics_core import metrics
 from forensics_core.atomic import write_text_atomic
 from forensics_core.detectors.copy_move import CopyMoveDetector
 from forensics_core.evaluation import evaluate_folder
@@ -40,6 +38,7 @@ from forensics_core.synth import manipulations, transforms
 from forensics_core.synth.data import find_data_root, load_photo, object_masks, photo_split, read_mask
 
 from bench_resampling import benchmark_image, child_figures, measure_peak_memory
+from detector_timing import wall_and_cpu_seconds
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"1024x768": 15.0, "12 MP": 60.0}
@@ -116,9 +115,7 @@ def timed(detector: CopyMoveDetector, path: Path, repeats: int) -> tuple[float, 
     evidence = load_evidence(path)
     best, best_cpu, pairs = float("inf"), float("inf"), 0
     for _ in range(repeats):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = detector.run(evidence)
-        wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        wall, cpu, result = wall_and_cpu_seconds(lambda: detector.run(evidence))
         if wall < best:
             best, best_cpu = wall, cpu
         pairs = len(result.extra["pairs"])

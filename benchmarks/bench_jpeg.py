@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -33,9 +32,10 @@ from forensics_core.atomic import write_text_atomic
 from forensics_core.detectors import get_detector
 from forensics_core.errors import ForensicsError
 from forensics_core.evaluation import evaluate_folder
-from forensics_core.evidence import load_evidence
 from forensics_core.synth.data import find_data_root, load_photo, photo_split
 from forensics_core.synth.jpeg_splices import encode_jpeg, write_jpeg_splice_benchmark
+
+from detector_timing import figure, time_detectors
 
 HERE = Path(__file__).resolve().parent
 DETECTORS = ("ela", "jpeg-ghost", "double-jpeg", "jpeg-grid")
@@ -74,32 +74,6 @@ def twelve_megapixel_jpeg(folder: Path) -> Path:
     return path
 
 
-def time_twelve_megapixels(path: Path) -> dict[str, tuple[float, float]]:
-    """Wall-clock and CPU seconds (all threads) of one run of each detector on the 12-megapixel JPEG.
-
-    Each detector first runs once on a small JPEG, so imports and caches are not timed. On a
-    loaded machine the wall-clock time grows with the load; the CPU time does not.
-    """
-    evidence = load_evidence(path)
-    small = load_evidence(path.with_name("warm_up.jpg")) if path.with_name("warm_up.jpg").exists() else None
-    seconds = {}
-    for detector_id in DETECTORS:
-        detector = get_detector(detector_id)
-        if small is not None:
-            detector.run(small, device="cpu")
-        started, cpu_started = time.perf_counter(), time.process_time()
-        detector.run(evidence, device="cpu")
-        seconds[detector_id] = (time.perf_counter() - started, time.process_time() - cpu_started)
-    return seconds
-
-
-def _figure(summary: dict | str, key: str, digits: int = 3) -> str:
-    if isinstance(summary, str):
-        return summary if key == "pixel_auc" else "n/a"
-    value = summary.get(key, float("nan"))
-    return f"{value:.{digits}f}" if np.isfinite(value) else "n/a"
-
-
 def markdown(noso: dict, synthetic: dict, groups: dict, speed: dict, counts: str, load: str) -> str:
     """The results table as Markdown."""
     lines = [
@@ -121,9 +95,9 @@ def markdown(noso: dict, synthetic: dict, groups: dict, speed: dict, counts: str
     for detector_id in DETECTORS:
         n, s = noso.get(detector_id, "not run"), synthetic[detector_id]
         lines.append(
-            f"| `{detector_id}` | {_figure(n, 'pixel_auc')} | {_figure(n, 'pixel_f1')} | {_figure(n, 'image_auc')} | "
-            f"{_figure(n, 'seconds_per_megapixel', 2)} | {_figure(s, 'pixel_auc')} | {_figure(s, 'pixel_f1')} | "
-            f"{_figure(s, 'image_auc')} | {_figure(s, 'seconds_per_megapixel', 2)} | "
+            f"| `{detector_id}` | {figure(n, 'pixel_auc')} | {figure(n, 'pixel_f1')} | {figure(n, 'image_auc')} | "
+            f"{figure(n, 'seconds_per_megapixel', 2)} | {figure(s, 'pixel_auc')} | {figure(s, 'pixel_f1')} | "
+            f"{figure(s, 'image_auc')} | {figure(s, 'seconds_per_megapixel', 2)} | "
             f"{speed[detector_id][0]:.2f} | {speed[detector_id][1]:.2f} | < {SPEED_TARGETS[detector_id]:g} |")
     lines += ["", "JPEG-splice pixel AUC by kind of forgery:", "",
               "| detector | " + " | ".join(next(iter(groups.values())).keys()) + " |",
@@ -165,18 +139,18 @@ def main() -> int:
             synthetic[detector_id] = evaluate(folder, detector_id)
             if isinstance(synthetic[detector_id], dict):
                 groups[detector_id] = breakdown(synthetic[detector_id], records)
-            print(f"{detector_id} on JPEG splices: pixel AUC {_figure(synthetic[detector_id], 'pixel_auc')}, "
-                  f"F1 {_figure(synthetic[detector_id], 'pixel_f1')}, image AUC "
-                  f"{_figure(synthetic[detector_id], 'image_auc')}, "
-                  f"{_figure(synthetic[detector_id], 'seconds_per_megapixel', 2)} s/MP; by kind {groups.get(detector_id)}")
+            print(f"{detector_id} on JPEG splices: pixel AUC {figure(synthetic[detector_id], 'pixel_auc')}, "
+                  f"F1 {figure(synthetic[detector_id], 'pixel_f1')}, image AUC "
+                  f"{figure(synthetic[detector_id], 'image_auc')}, "
+                  f"{figure(synthetic[detector_id], 'seconds_per_megapixel', 2)} s/MP; by kind {groups.get(detector_id)}")
             if noso_dir.is_dir():
                 noso[detector_id] = evaluate(noso_dir, detector_id)
-                print(f"{detector_id} on NoSo: pixel AUC {_figure(noso[detector_id], 'pixel_auc')}, F1 "
-                      f"{_figure(noso[detector_id], 'pixel_f1')}, image AUC {_figure(noso[detector_id], 'image_auc')}, "
-                      f"{_figure(noso[detector_id], 'seconds_per_megapixel', 2)} s/MP")
+                print(f"{detector_id} on NoSo: pixel AUC {figure(noso[detector_id], 'pixel_auc')}, F1 "
+                      f"{figure(noso[detector_id], 'pixel_f1')}, image AUC {figure(noso[detector_id], 'image_auc')}, "
+                      f"{figure(noso[detector_id], 'seconds_per_megapixel', 2)} s/MP")
         big = twelve_megapixel_jpeg(Path(tmp))
         (Path(tmp) / "warm_up.jpg").write_bytes(encode_jpeg(load_photo(photo_split(include_large=False).val[1]), 85))
-        speed = time_twelve_megapixels(big)
+        speed = time_detectors(DETECTORS, big, Path(tmp) / "warm_up.jpg")
         for detector_id, (wall, cpu) in speed.items():
             verdict = "meets" if wall < SPEED_TARGETS[detector_id] else "MISSES"
             print(f"{detector_id}: {wall:.2f} s wall-clock ({cpu:.2f} s CPU) on a 12 MP JPEG "

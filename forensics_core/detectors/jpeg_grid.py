@@ -20,15 +20,22 @@ Image Processing On Line 11, pp. 396-433, 2021):
    :func:`foreign_grid_regions`); a region is a detection when
    ``N_T B(n, k, 1/64) < 1`` with ``n`` its bounding box area / 64 and ``k`` its votes / 64.
    Detections are closed morphologically with a 25 x 25 square.
+6. Missing grid (the paper's second forgery-detection pass, as in the authors' ``zero()``): regions where the
+   main grid is absent, e.g. a never-compressed paste into a JPEG saved losslessly afterwards.
+   The picture is compressed at JPEG quality 99, which imposes a grid at origin (0, 0) wherever
+   no stronger one exists, and voted again; votes of pixels that voted for the main grid in the
+   evidence are removed, and the remaining votes for origin (0, 0) are grown and validated
+   exactly as in step 5 (:func:`missing_grid_regions`). The pass runs only when a main grid was
+   found.
 
 The all-offsets DCT is separable and computed with 8 vertical and 64 horizontal 8-tap filters
 over the whole image (no loop over pixels); the per-pixel vote, "the best of the 64 blocks
 containing the pixel, or none on a tie", is two sliding-window maxima of ``zeros * 64 + origin``
 and ``zeros * 64 + 63 - origin``: they agree on the winning origin exactly when it is unique.
 
-Reading the output: the heatmap is 0.5 to 1 inside detected regions (1 = most meaningful) and
-at most 0.45 elsewhere, where it shows the local share of votes for origins other than the
-main grid. The image score is ``s / (1 + s)`` with ``s = -log10(NFA)`` of the most meaningful
+Reading the output: the heatmap is 0.5 to 1 inside detected regions, foreign or missing grid
+(1 = most meaningful), and at most 0.45 elsewhere, where it shows the local share of votes for
+origins other than the main grid. The image score is ``s / (1 + s)`` with ``s = -log10(NFA)`` of the most meaningful
 detection, so 0 means no detection, 0.5 an NFA of 0.1 and 0.9 an NFA of 1e-9.
 """
 
@@ -43,7 +50,7 @@ import numpy as np
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.evidence import Evidence
-from forensics_core.features.jpeg import as_uint8_rgb, dct_matrix
+from forensics_core.features.jpeg import as_uint8_rgb, dct_matrix, recompress
 
 if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
     import torch
@@ -54,6 +61,10 @@ GROWING_DISTANCE = 12
 NO_VOTE = -1
 #: Side (pixels) of the lattice cells the region growing links.
 CELL = 4
+#: Quality of the re-compression that imposes the (0, 0) grid in the missing-grid pass (the paper's).
+MISSING_GRID_QUALITY = 99
+#: The grid origin that re-compression imposes: JPEG blocks start at the top-left pixel.
+IMPOSED_ORIGIN = 0
 _P = 1.0 / 64.0
 _LN10 = np.log(10.0)
 
@@ -160,7 +171,7 @@ def log_number_of_tests(height: int, width: int) -> float:
 
 @dataclass(frozen=True)
 class GridRegion:
-    """A meaningful region voting for an origin other than the main grid."""
+    """A meaningful region of votes: for an origin other than the main grid, or (missing grid) for the imposed one."""
 
     origin: int
     top: int
@@ -181,9 +192,9 @@ def main_grid(votes: np.ndarray, log_threshold: float) -> tuple[int, list[float]
     return (best if counts[best] > 0 and lnfa[best] < log_threshold else NO_VOTE), lnfa
 
 
-def foreign_grid_regions(votes: np.ndarray, main: int, log_threshold: float,
-                         reporter: ProgressReporter) -> list[GridRegion]:
-    """Region growing of votes for origins other than ``main`` and their a-contrario validation.
+def grid_regions(votes: np.ndarray, origins: list[int], log_threshold: float,
+                 reporter: ProgressReporter) -> list[GridRegion]:
+    """Region growing of the votes for each of ``origins`` and their a-contrario validation.
 
     The growing links two votes for the same origin that lie within :data:`GROWING_DISTANCE`
     pixels. It runs on a lattice of :data:`CELL` x :data:`CELL` cells: cells holding votes for
@@ -202,7 +213,7 @@ def foreign_grid_regions(votes: np.ndarray, main: int, log_threshold: float,
     cell_rows, cell_cols = -(-height // CELL), -(-width // CELL)
     reach = GROWING_DISTANCE // CELL
     kernel = np.ones((reach + 1, reach + 1), np.uint8)  # squares of side reach+1 meet iff <= reach apart
-    candidates = [g for g in range(64) if g != main and starts[g + 2] - starts[g + 1] >= min_size]
+    candidates = [g for g in origins if starts[g + 2] - starts[g + 1] >= min_size]
     regions = []
     for index, origin in enumerate(candidates):
         reporter.update(index / max(len(candidates), 1), "Growing regions of foreign grids")
@@ -226,6 +237,31 @@ def foreign_grid_regions(votes: np.ndarray, main: int, log_threshold: float,
                 regions.append(GridRegion(origin, top, left, bottom, right, lnfa,
                                           np.stack([region_rows, region_cols])))
     return regions
+
+
+def foreign_grid_regions(votes: np.ndarray, main: int, log_threshold: float,
+                         reporter: ProgressReporter) -> list[GridRegion]:
+    """Meaningful regions voting for an origin other than ``main`` (every origin when there is no main grid)."""
+    return grid_regions(votes, [g for g in range(64) if g != main], log_threshold, reporter)
+
+
+def missing_grid_regions(pixels: np.ndarray, votes: np.ndarray, main: int, log_threshold: float,
+                         reporter: ProgressReporter) -> tuple[list[GridRegion], np.ndarray]:
+    """Meaningful regions where the main grid is missing (step 6 of the module docstring).
+
+    ``pixels`` are the evidence's RGB values, ``votes`` its vote map and ``main`` its main grid.
+    The pixels are compressed at :data:`MISSING_GRID_QUALITY` on the (0, 0) grid and voted
+    again; the votes of pixels that voted for ``main`` in the evidence are voided, and the votes
+    left for :data:`IMPOSED_ORIGIN` are grown and validated like foreign grids. A region found
+    this way held no grid strong enough to resist the imposed one. Returns the regions and the
+    re-compressed picture's vote map (after voiding).
+    """
+    luminance = zero_luminance(recompress(as_uint8_rgb(pixels), MISSING_GRID_QUALITY))
+    reporter.update(0.05, "Missing grid: counting DCT zeros after re-compression")
+    zeros = dct_zero_counts(luminance, reporter.scaled(0.05, 0.8))
+    imposed_votes = grid_votes(zeros, constant_blocks(luminance), reporter.scaled(0.8, 0.9))
+    imposed_votes[votes == main] = NO_VOTE
+    return grid_regions(imposed_votes, [IMPOSED_ORIGIN], log_threshold, reporter.scaled(0.9, 1.0)), imposed_votes
 
 
 def closed_mask(regions: list[GridRegion], shape: tuple[int, int]) -> np.ndarray:
@@ -252,15 +288,18 @@ class JpegGrid(Detector):
     reference = ("T. Nikoukhah, J. Anger, M. Colom, J.-M. Morel, R. Grompone von Gioi, \"ZERO: a local JPEG "
                  "grid origin detector based on the number of DCT zeros and its applications in image "
                  "forensics\", Image Processing On Line 11, 2021")
-    version = "1.0"
+    version = "1.1"
     description = (
-        "What it shows: regions whose 8x8 JPEG grid differs from the picture's main grid, validated by a "
-        "number of false alarms (NFA). Works on decoded pixels, so a PNG that was once a JPEG is analysed. "
+        "What it shows: regions whose 8x8 JPEG grid differs from the picture's main grid, or where the main "
+        "grid is missing, validated by a number of false alarms (NFA). Works on decoded pixels, so a PNG that was once a JPEG is analysed. "
         "Heatmap: 0.5-1 inside detections, below 0.45 elsewhere (share of votes for other grids). Score: "
         "s/(1+s) with s = -log10(NFA) of the best detection: 0 = nothing found, 0.5 = NFA 0.1, 0.9 = NFA 1e-9.")
     limitations = (
-        "A region pasted on the same 8x8 grid as the picture (aligned), or recompressed at a lower quality "
-        "afterwards, keeps the main grid and is not detected.",
+        "A region pasted on the same 8x8 grid as the picture (aligned) and then saved as JPEG at any quality "
+        "gets the main grid from that save and is not detected; only a lossless save after the paste "
+        "leaves it without a grid (the missing-grid case).",
+        "A paste with its own shifted grid is seen only while the last save keeps that grid (quality about "
+        "98 or above, or lossless); a JPEG save at a lower quality imposes the main grid on it.",
         "Never-compressed pictures, or ones saved at quality close to 100, have no grid to compare with.",
         "Flat, saturated or very dark areas give no votes; resampling or heavy filtering erases grids.",
         "A main grid other than (0, 0) means the picture was cropped after compression, not necessarily forged.",
@@ -270,6 +309,9 @@ class JpegGrid(Detector):
         Parameter("log_nfa_threshold", float, 0.0, "log10 NFA threshold",
                   "A grid (main or foreign) is kept when log10(NFA) is below this; 0 = NFA < 1 (the paper).",
                   -20.0, 5.0),
+        Parameter("missing_grid", bool, True, "Look for missing grids",
+                  "Also look for regions where the main grid is absent (the paper's second pass: re-compression "
+                  "at quality 99 and a second vote; about doubles the run time)."),
     )
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
@@ -282,17 +324,26 @@ class JpegGrid(Detector):
                             extra={"note": "The picture is too small for 8x8 grid votes."})
         luminance = zero_luminance(evidence.pixels)
         reporter.update(0.0, "Counting DCT zeros at every grid offset")
-        zeros = dct_zero_counts(luminance, reporter.scaled(0.0, 0.6))
-        reporter.update(0.62, "Voting for grid origins", force=True)
+        zeros = dct_zero_counts(luminance, reporter.scaled(0.0, 0.35))
+        reporter.update(0.36, "Voting for grid origins", force=True)
         constant = constant_blocks(luminance)
-        reporter.update(0.64, "Voting for grid origins")
-        votes = grid_votes(zeros, constant, reporter.scaled(0.64, 0.68))
-        reporter.update(0.68, "Finding the main grid")
+        reporter.update(0.37, "Voting for grid origins")
+        votes = grid_votes(zeros, constant, reporter.scaled(0.37, 0.4))
+        del zeros, constant
+        reporter.update(0.4, "Finding the main grid")
         main, lnfa_grids = main_grid(votes, threshold)
-        reporter.update(0.7, "Growing regions of foreign grids")
-        regions = foreign_grid_regions(votes, main, threshold, reporter.scaled(0.7, 0.95))
-        best = min((r.log10_nfa for r in regions), default=float("inf"))
-        score = meaningfulness(best) if regions else 0.0
+        reporter.update(0.41, "Growing regions of foreign grids")
+        regions = foreign_grid_regions(votes, main, threshold, reporter.scaled(0.41, 0.5))
+        missing: list[GridRegion] = []
+        extra_maps = {}
+        if params["missing_grid"] and main >= 0:
+            missing, imposed_votes = missing_grid_regions(evidence.pixels, votes, main, threshold,
+                                                          reporter.scaled(0.5, 0.95))
+            extra_maps["missing-grid votes (origin / 63)"] = np.where(imposed_votes >= 0, imposed_votes / 63.0,
+                                                                      0.0).astype(np.float32)
+        detections = regions + missing
+        best = min((r.log10_nfa for r in detections), default=float("inf"))
+        score = meaningfulness(best) if detections else 0.0
         reporter.update(0.96, "Mapping the share of foreign-grid votes")
         valid = (votes >= 0).astype(np.float32)
         foreign = ((votes >= 0) & (votes != main)).astype(np.float32) if main >= 0 else np.zeros_like(valid)
@@ -300,17 +351,20 @@ class JpegGrid(Detector):
         share = cv2.blur(foreign, box) / np.maximum(cv2.blur(valid, box), 1e-6)
         heatmap = 0.45 * share
         reporter.update(0.98, "Marking the foreign-grid regions")
-        detected = closed_mask(regions, (height, width))
+        detected = closed_mask(detections, (height, width))
         heatmap[detected] = 0.5 + 0.5 * score
         reporter.update(0.99, "Mapping the grid votes")
         vote_map = np.where(votes >= 0, votes / 63.0, 0.0).astype(np.float32)
         return Analysis(
             heatmap=heatmap.astype(np.float32), score=score, threshold=0.5, mask=detected,
-            extra_maps={"grid votes (origin / 63)": vote_map},
+            extra_maps={"grid votes (origin / 63)": vote_map, **extra_maps},
             extra={"main_grid": None if main < 0 else {"x": main % 8, "y": main // 8,
                                                         "log10_nfa": lnfa_grids[main]},
                    "significant_grids": [{"x": g % 8, "y": g // 8, "log10_nfa": v}
                                          for g, v in enumerate(lnfa_grids) if v < threshold and g != main],
                    "regions": [{"grid_x": r.origin % 8, "grid_y": r.origin // 8, "top": r.top, "left": r.left,
                                 "bottom": r.bottom, "right": r.right, "log10_nfa": r.log10_nfa} for r in regions],
-                   "best_log10_nfa": None if not regions else best})
+                   "missing_grid_regions": [{"top": r.top, "left": r.left, "bottom": r.bottom, "right": r.right,
+                                             "log10_nfa": r.log10_nfa} for r in missing],
+                   "missing_grid_searched": bool(params["missing_grid"] and main >= 0),
+                   "best_log10_nfa": None if not detections else best})

@@ -181,19 +181,20 @@ def test_zero_finds_the_missing_grid_of_an_aligned_paste_saved_losslessly(cases)
     DCT zeros can see an aligned paste then; the detector's limitations say so.)
     """
     evidence, mask = cases["aligned_png"]
-    result = get_detector("jpeg-grid").run(evidence)
+    result = get_detector("jpeg-grid").run(evidence, {"missing_grid": True})
     assert result.extra["main_grid"]["x"] == 0 and result.extra["main_grid"]["y"] == 0
     assert result.extra["regions"] == [] and len(result.extra["missing_grid_regions"]) == 1
     region = result.extra["missing_grid_regions"][0]
     assert region["log10_nfa"] < -3 and result.score > 0.75
     assert pixel_auc(result.heatmap, mask) >= 0.9
     assert (result.mask & mask).sum() > 0.6 * mask.sum()
-    without = get_detector("jpeg-grid").run(evidence, {"missing_grid": False})
-    assert without.extra["missing_grid_regions"] == [] and without.score == 0.0
+    by_default = get_detector("jpeg-grid").run(evidence)  # the pass is off by default
+    assert not by_default.extra["missing_grid_searched"] and by_default.score == 0.0
 
 
 def test_zero_finds_no_missing_grid_in_a_compressed_picture_saved_losslessly(tmp_path):
     picture = compress_on_grid(textured_photo(5), 75, (0, 0))
-    result = get_detector("jpeg-grid").run(load_evidence(write_png(tmp_path / "once.png", picture)))
+    result = get_detector("jpeg-grid").run(load_evidence(write_png(tmp_path / "once.png", picture)),
+                                           {"missing_grid": True})
     assert result.extra["missing_grid_searched"] and result.extra["missing_grid_regions"] == []
     assert result.score == 0.0 and not result.mask.any()

@@ -166,6 +166,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Compute a detector's calibration on authentic reference pictures and record it in the manifest."""
+    from forensics_core.calibration.calibrate import calibrate
+
+    on_item, close = _item_progress("calibrate", enabled=not args.quiet)
+    try:
+        done = calibrate(args.detector, Path(args.reference) if args.reference else None,
+                         Path(args.out) if args.out else None, Path(args.store), on_item,
+                         command="tamper-workbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    finally:
+        close()
+    calibration = done.calibration
+    print(f"calibrated {calibration.detector_id} on {calibration.describe_reference()}: default threshold "
+          f"{calibration.default_threshold:.4f} (exceeded by {100 * calibration.threshold_pixel_rate:g}% of "
+          f"authentic pixels); written to {done.path} (sha256 {done.entry['sha256'][:16]}...)")
+    return EXIT_OK
+
+
 def cmd_gallery(args: argparse.Namespace) -> int:
     """Write a browsable gallery of synthetic forgeries."""
     from forensics_core.synth.gallery import write_gallery
@@ -281,6 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this long, checkpoint, validate and export what was learned")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("calibrate", help="calibrate a detector's score on authentic reference pictures")
+    p.add_argument("detector")
+    p.add_argument("--reference", help="reference set folder (default runs/reference-authentic, written when absent)")
+    p.add_argument("--out", help="weights folder that receives calibration/DETECTOR.json and the manifest entry "
+                                 "(default: the shipped weights/)")
+    p.add_argument("--store", default="runs/result-store", help="folder of stored results reused between runs")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("gallery", help="write a gallery of synthetic forgeries")
     p.add_argument("out")

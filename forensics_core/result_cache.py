@@ -1,8 +1,9 @@
 """Detector results already computed, found again instead of re-run.
 
 A detector's heatmap and image score are determined by the evidence (its SHA-256), the detector
-(id and version), its validated parameters and the SHA-256 of each weights file it ran with; the
-:func:`result_key` of a result is the SHA-256 of exactly these, read from its provenance. The same
+(id, version and image-score definition), its validated parameters and the SHA-256 of each weights
+file it ran with; the :func:`result_key` of a result is the SHA-256 of exactly these, read from its
+provenance. The same
 key can be computed *before* a run (:func:`key_for_run`), so that a combination of detectors (the
 ``fusion`` detector) or a benchmark can reuse a result computed earlier - in the open case, or in a
 :class:`ResultStore` on disk - rather than compute it again.
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from forensics_core.evidence import Evidence
 
 #: The provenance fields that determine a result's heatmap and score.
-KEY_FIELDS = ("evidence_sha256", "detector", "detector_version", "parameters", "weights_sha256")
+KEY_FIELDS = ("evidence_sha256", "detector", "detector_version", "score_definition", "parameters", "weights_sha256")
 _MAPS_FILE = "maps.npz"
 _SUMMARY_FILE = "result.json"
 
@@ -84,7 +85,8 @@ def key_for_run(detector: Detector, evidence_sha256: str, params: Mapping[str, A
     if weights is None:
         return None
     return _key_of({"evidence_sha256": evidence_sha256, "detector": detector.id,
-                    "detector_version": detector.version, "parameters": values, "weights_sha256": weights})
+                    "detector_version": detector.version, "score_definition": detector.score_definition,
+                    "parameters": values, "weights_sha256": weights})
 
 
 def index_results(results: "list[Result] | tuple[Result, ...]") -> dict[str, Result]:
@@ -124,7 +126,8 @@ class ResultStore:
                 threshold=float(summary["threshold"]), mask=maps.mask, extra_maps=maps.extra_maps,
                 extra=summary["extra"], timings=summary["timings_s"], device=summary["device"],
                 provenance=summary["provenance"],
-                per_class={name: ClassMapSummary.from_json(data) for name, data in summary["per_class"].items()})
+                per_class={name: ClassMapSummary.from_json(data) for name, data in summary["per_class"].items()},
+                false_alarm_rate=summary.get("false_alarm_rate"), calibration=summary.get("calibration") or {})
         except (CaseFormatError, KeyError, TypeError, ValueError):
             return None
         return result if result_key(result) == key else None

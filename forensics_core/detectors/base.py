@@ -155,6 +155,9 @@ class Result:
     ``extra_maps`` holds further named HxW maps (for example one per resampling class);
     ``per_class`` the post-processing of per-class maps, {class name: summary}, in class order
     (empty for detectors without classes); ``extra`` holds further JSON-ready figures.
+    ``false_alarm_rate`` is the share of authentic reference images scoring at least ``score``
+    (None when not calibrated) and ``calibration`` the calibration it was compared with, or why
+    none was (:func:`forensics_core.calibration.apply.apply_calibration`).
     """
 
     detector_id: str
@@ -168,6 +171,8 @@ class Result:
     device: str = "cpu"
     provenance: dict[str, Any] = field(default_factory=dict)
     per_class: dict[str, ClassMapSummary] = field(default_factory=dict)
+    false_alarm_rate: float | None = None
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     def with_threshold(self, threshold: float) -> "Result":
         """A copy whose mask is ``heatmap >= threshold`` (the arrays other than the mask are shared)."""
@@ -183,6 +188,8 @@ class Result:
             device=self.device,
             provenance=self.provenance,
             per_class=self.per_class,
+            false_alarm_rate=self.false_alarm_rate,
+            calibration=self.calibration,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -201,6 +208,8 @@ class Result:
             "timings_s": self.timings,
             "device": self.device,
             "provenance": self.provenance,
+            "false_alarm_rate": self.false_alarm_rate,
+            "calibration": self.calibration,
         }
 
 
@@ -338,6 +347,14 @@ class Detector(ABC):
     working_bytes_per_pixel: float = 96.0
     #: Working set of a run that does not grow with the picture (networks, buffers), in bytes.
     working_bytes_fixed: int = 256 << 20
+    #: How ``Result.score`` is defined: ``"region-quantile"``, the score shared by detectors whose
+    #: paper defines no image statistic (:mod:`forensics_core.calibration.image_score`, computed by
+    #: :meth:`run` from the heatmap), or the name of the statistic the detector's paper defines
+    #: (then ``Analysis.score`` is kept).
+    score_definition: str = "region-quantile"
+    #: Whether the calibration's default threshold replaces the detector's own (False where the
+    #: mask is the decision of the paper's own test).
+    calibrated_threshold: bool = True
 
     #: A model given to the constructor instead of the stored weights (tests and benchmarks only).
     _injected_model: Any = None
@@ -439,6 +456,7 @@ class Detector(ABC):
             "baseline": self.is_baseline,
             "trained": self.is_trained(),
             "status": self.training_status(),
+            "score_definition": self.score_definition,
             "parameters": [p.describe() for p in self.parameters],
         }
 
@@ -494,6 +512,8 @@ class Detector(ABC):
         :meth:`estimate_peak_bytes` exceeds ``max_memory`` bytes (default: a share of this
         computer's memory) is refused before it starts (:class:`~forensics_core.memory.MemoryBudgetError`).
         """
+        from forensics_core.calibration.apply import apply_calibration
+        from forensics_core.calibration.image_score import REGION_QUANTILE_SCORE, region_quantile_score
         from forensics_core.device import resolve_device
         from forensics_core.memory import check_budget
         from forensics_core.postprocess import otsu_threshold
@@ -522,11 +542,13 @@ class Detector(ABC):
         threshold = analysis.threshold if analysis.threshold is not None else otsu_threshold(heatmap)
         reporter.update(1.0, "Thresholding the heatmap")
         mask = analysis.mask if analysis.mask is not None else heatmap >= threshold
+        reporter.update(1.0, "Scoring the heatmap")
+        score = region_quantile_score(heatmap) if self.score_definition == REGION_QUANTILE_SCORE else analysis.score
         reporter.update(1.0, "Done", force=True)
-        return Result(
+        return apply_calibration(Result(
             detector_id=self.id,
             heatmap=heatmap,
-            score=float(analysis.score),
+            score=float(score),
             threshold=float(threshold),
             mask=mask.astype(bool, copy=False),
             extra_maps=dict(analysis.extra_maps),
@@ -545,8 +567,9 @@ class Detector(ABC):
                 "parameters": values,
                 "libraries": library_versions(),
                 "evidence_sha256": evidence.sha256,
+                "score_definition": self.score_definition,
             },
-        )
+        ))
 
 
 class SingleModelDetector(Detector):

@@ -104,6 +104,8 @@ class CopyMoveDetector(Detector):
     reference = ("Amerini et al., IEEE TIFS 6(3), 2011 (SIFT, g2NN); Cozzolino, Poggi & Verdoliva, "
                  "IEEE TIFS 10(11), 2015 (dense field)")
     version = "1.0"
+    score_definition = "verified clone evidence: verified area and correlation of the matched regions"
+    calibrated_threshold = False
     description = (
         "Finds regions of the picture that were copied to another place in it (possibly rotated, "
         "scaled or mirrored) and shows which region matches which."

@@ -23,8 +23,9 @@ they declare (decompression bombs: a few kilobytes declaring 14000 x 14000 pixel
   sentinel; pixels that differ between the two were never written by the decoder.
 
 Where a file holds more image data than its header declares (PNG, BMP, TIFF, JPEG's
-"extraneous bytes"), or a GIF frame or HEIF edge padding does not match the declared size, the
-picture loads with a note saying so.
+"extraneous bytes", a lossy WebP whose last coded bytes are never read), where the padding of a
+row holds data beyond its declared width (BMP, PNG of 1, 2 or 4 bits), or a GIF frame or HEIF
+edge padding does not match the declared size, the picture loads with a note saying so.
 """
 
 from __future__ import annotations
@@ -157,7 +158,38 @@ def check_png(data: bytes, name: str) -> list[str]:
             f"the PNG holds more image data than its header's {width} x {height} pixels need; "
             "the extra data was ignored (the size fields may have been altered)"
         ]
+    if bits_per_pixel < 8 and (width * bits_per_pixel) % 8 and interlace == 0:
+        return _png_padding_note(data, width, height, bits_per_pixel)
     return []
+
+
+def _png_padding_note(data: bytes, width: int, height: int, bits_per_pixel: int) -> list[str]:
+    """A note when the unused bits that end the rows of a 1, 2 or 4-bit PNG are not zero.
+
+    A row of such a picture fills whole bytes, and the bits after its last pixel are left over
+    (PNG specification, section 7.2); writers leave them zero, so data there means the declared
+    width is smaller than the picture stored. The file is decoded again with the width of its
+    whole row bytes (same scanlines, CRC recomputed) and the columns past the declared width read.
+    """
+    padded_width = _png_row_bytes(width, bits_per_pixel) * 8 // bits_per_pixel
+    ihdr_end = 8 + 8 + 13
+    header = bytearray(data[8 + 4 : ihdr_end])  # chunk type and payload, as the CRC covers them
+    struct.pack_into(">I", header, 4, padded_width)
+    widened = (data[:12] + bytes(header) + struct.pack(">I", zlib.crc32(bytes(header)))
+               + data[ihdr_end + 4 :])
+    try:
+        with Image.open(io.BytesIO(widened), formats=["PNG"]) as img:
+            img.load()
+            padding = np.asarray(img)[:, width:]
+    except Exception:  # noqa: BLE001 - the main decoder reports damage; only the padding matters here
+        return []
+    if not np.any(padding):
+        return []
+    return [
+        f"the PNG's rows hold data after the {width} pixels its header declares (the bits that "
+        "end each row, which writers leave zero, are not zero): the picture stored may be wider "
+        "than declared (the size fields may have been altered)"
+    ]
 
 
 # ---- JPEG -----------------------------------------------------------------------------------
@@ -392,9 +424,50 @@ def check_bmp(data: bytes, img: Image.Image) -> list[str]:
     (offset,) = struct.unpack("<I", data[10:14])
     (bits,) = struct.unpack("<H", data[28:30])
     width, height = img.size
-    needed = offset + ((width * bits + 31) // 32) * 4 * height
+    stride = ((width * bits + 31) // 32) * 4
+    needed = offset + stride * height
     slack = 4  # some writers pad the pixel array to a multiple of four bytes
-    return [_extra_data_note("BMP", width, height, len(data) - needed)] if len(data) > needed + slack else []
+    if len(data) > needed + slack:
+        return [_extra_data_note("BMP", width, height, len(data) - needed)]
+    if img.info.get("compression", 0) == 0 and bits in (1, 2, 4, 8, 16, 24) and len(data) >= needed:
+        return _bmp_padding_note(data[offset:needed], width, height, bits, stride)
+    return []
+
+
+def _bmp_padding_note(pixel_array: bytes, width: int, height: int, bits: int, stride: int) -> list[str]:
+    """A note when the padding that ends each row of an uncompressed BMP is not zero.
+
+    Every row is padded to a multiple of four bytes (Microsoft, "Bitmap Storage"); writers pad
+    with zeros, so data there means the declared width is smaller than the picture stored.
+    """
+    used_bits = width * bits
+    if used_bits == stride * 8:
+        return []
+    rows = np.frombuffer(pixel_array, dtype=np.uint8).reshape(height, stride)
+    whole, part = divmod(used_bits, 8)
+    dirty = np.any(rows[:, whole + (1 if part else 0) :])
+    if part:  # pixels fill a byte from its most significant bit
+        dirty = dirty or np.any(rows[:, whole] & (0xFF >> part))
+    if not dirty:
+        return []
+    return [
+        f"the BMP's rows hold data after the {width} pixels its header declares (the padding "
+        "that ends each row, which writers leave zero, is not zero): the picture stored may be "
+        "wider than declared (the size fields may have been altered)"
+    ]
+
+
+def _listed_strips(page: object) -> list[tuple[int, int]]:
+    """(offset, byte count) of every strip the page's tags list.
+
+    tifffile keeps only as many strips as the declared height needs; a file whose height was made
+    smaller still lists the others, which hold the rows it no longer declares.
+    """
+    tags = page.tags  # type: ignore[attr-defined]
+    offsets, counts = tags.get(273), tags.get(279)
+    if offsets is None or counts is None:
+        return list(zip(page.dataoffsets, page.databytecounts))  # type: ignore[attr-defined]
+    return list(zip(np.atleast_1d(offsets.value).tolist(), np.atleast_1d(counts.value).tolist()))
 
 
 _TIFF_COUNTED_CODINGS = (1, 8, 32773, 32946)  # none, deflate, PackBits, old deflate
@@ -420,7 +493,7 @@ def check_tiff(data: bytes, name: str) -> list[str]:
             planes = samples if int(page.planarconfig) == 2 else 1
             width, height = int(page.imagewidth), int(page.imagelength)
             needed = height * ((width * int(page.bitspersample) * samples // planes + 7) // 8) * planes
-            spans = list(zip(page.dataoffsets, page.databytecounts))
+            spans = _listed_strips(page)
             if sum(count for _, count in spans) > _TIFF_COUNT_LIMIT:
                 return []
             decode = tifffile.TIFF.DECOMPRESSORS[coding]
@@ -430,3 +503,68 @@ def check_tiff(data: bytes, name: str) -> list[str]:
     if held < needed:
         raise missing_rows_error(name, width, height, -(-(needed - held) * height // needed))
     return [_extra_data_note("TIFF", width, height, held - needed)] if held > needed else []
+
+
+# ---- WebP -----------------------------------------------------------------------------------
+#: Bytes at the end of a lossy WebP's coded data that a decoder may not need. libwebp ends its
+#: boolean coder with at most a few bytes the decoder never reads (1 to 3 on photographs).
+WEBP_SPARE_BYTES = 8
+
+
+def _riff_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(kind, offset, payload length) of the chunks of a RIFF WebP file that fit in ``data``."""
+    chunks, position = [], 12
+    while position + 8 <= len(data):
+        kind = data[position : position + 4]
+        (length,) = struct.unpack("<I", data[position + 4 : position + 8])
+        if position + 8 + length > len(data):
+            break
+        chunks.append((kind, position, length))
+        position += 8 + length + (length & 1)
+    return chunks
+
+
+def _without_last_bytes(data: bytes, cut: int) -> bytes | None:
+    """The WebP with the last ``cut`` bytes of its VP8 (lossy) chunk removed, sizes rewritten."""
+    for kind, offset, length in _riff_chunks(data):
+        if kind != b"VP8 ":
+            continue
+        if length <= cut + 10:  # the frame header alone takes 10 bytes
+            return None
+        kept = length - cut
+        chunk = data[offset : offset + 4] + struct.pack("<I", kept) + data[offset + 8 : offset + 8 + kept]
+        chunk += b"\x00" * (kept & 1)
+        after = data[offset + 8 + length + (length & 1) :]
+        body = data[8:offset] + chunk + after
+        return data[:4] + struct.pack("<I", len(body)) + body
+    return None
+
+
+def check_webp(data: bytes, img: Image.Image) -> list[str]:
+    """A note when a lossy WebP decodes to the same picture without the end of its coded data.
+
+    A VP8 key frame declares its width and height, from which the decoder takes the number of
+    macroblocks it reads (RFC 6386, sections 9.1 and 19.1); the coded data of a complete frame
+    is read to within its last few bytes. When the picture decodes identically after its last
+    ``WEBP_SPARE_BYTES`` bytes are removed, the file holds coded data its declared size never
+    reads: the size fields were altered, or data was appended. ``img`` is the loaded picture.
+    """
+    shorter = _without_last_bytes(data, WEBP_SPARE_BYTES)
+    if shorter is None:
+        return []
+    try:
+        with Image.open(io.BytesIO(shorter), formats=["WEBP"]) as again:
+            again.load()
+            same = again.size == img.size and again.mode == img.mode and np.array_equal(
+                np.asarray(again), np.asarray(img))
+    except Exception:  # noqa: BLE001 - the shortened file does not decode: all its data is read
+        return []
+    if not same:
+        return []
+    width, height = img.size
+    return [
+        f"the WebP holds coded image data that its header's {width} x {height} pixels never read "
+        f"(it decodes to the same picture without the last {WEBP_SPARE_BYTES} bytes of its coded data, "
+        "whereas a complete file needs all but its last few): the size fields may have been altered, "
+        "or data was appended, and the picture shown may not be the one coded"
+    ]

@@ -24,6 +24,7 @@ from .completeness import (
     check_jpeg,
     check_png,
     check_tiff,
+    check_webp,
     gif_canvas_note,
     replicated_edge_note,
     load_with_sentinel,
@@ -321,6 +322,8 @@ def _decode_open_image(
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a damaged file
         raise corrupt_error(name, fmt, exc) from exc
+    if fmt == "WEBP":
+        notes.extend(check_webp(data, img))
 
     png_type = _png_16bit_colour_type(data) if fmt == "PNG" else None
     if png_type in (2, 4, 6):

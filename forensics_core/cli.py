@@ -86,6 +86,7 @@ def cmd_detectors(args: argparse.Namespace) -> int:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Run one detector on one image and write heatmap.npy, mask.png, overlay.png, result.json."""
+    from forensics_core.calibration.verdict import verdict
     from forensics_core.detectors import get_detector
     from forensics_core.evidence import load_evidence
     from forensics_core.memory import parse_memory_size
@@ -109,6 +110,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
           f"{100 * result.mask.mean():.2f}% of pixels flagged, {result.timings['analysis']:.2f} s on {result.device}")
     if result.extra.get("note"):
         print(f"note: {result.extra['note']}")
+    print(verdict(result).text)
     print(f"results written to {paths['result'].parent}")
     return EXIT_OK
 
@@ -170,11 +172,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Compute a detector's calibration on authentic reference pictures and record it in the manifest."""
     from forensics_core.calibration.calibrate import calibrate
 
+    options = [("--reference", args.reference), ("--out", args.out), ("--store", args.store)]
+    command = shlex.join(["tamper-workbench", "calibrate", args.detector,
+                          *(part for name, value in options if value for part in (name, value))])
     on_item, close = _item_progress("calibrate", enabled=not args.quiet)
     try:
         done = calibrate(args.detector, Path(args.reference) if args.reference else None,
-                         Path(args.out) if args.out else None, Path(args.store), on_item,
-                         command="tamper-workbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+                         Path(args.out) if args.out else None, Path(args.store), on_item, command=command)
     finally:
         close()
     calibration = done.calibration

@@ -24,6 +24,7 @@ from forensics_core.atomic import (
     write_npy_atomic,
     write_png_atomic,
 )
+from forensics_core.calibration.verdict import verdict
 from forensics_core.detectors.base import Result
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
@@ -149,6 +150,7 @@ def write_result(out_dir: Path, evidence: Evidence, result: Result, opacity: flo
         "evidence": evidence_summary(evidence),
         "evidence_hash_reverified_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "result": result.summary(),
+        "verdict": verdict(result).text,
         "files": files,
         "overlay": {"colormap": OVERLAY_COLORMAP, "value_range": list(OVERLAY_RANGE), "opacity": opacity,
                     "colour_bar": "below the picture: the first height rows are the image, the rest its scale"},

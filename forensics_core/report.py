@@ -37,6 +37,7 @@ from forensics_core.detectors import get_detector
 from forensics_core.detectors.base import Result, library_versions
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
+from forensics_core.calibration.verdict import calibration_text, false_alarm_sentence, threshold_origin, verdict
 from forensics_core.postprocess import histogram, otsu_threshold
 from forensics_core.report_clone_pairs import clone_pairs_section_html
 from forensics_core.render import colorize, outline, overlay, to_uint8_rgb, with_colour_bar
@@ -344,7 +345,10 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
         ("Device", result.device),
         ("Run time", f"{sum(result.timings.values()):.2f} s"),
         ("Image score", f"{result.score:.4f}"),
-        ("Threshold used", f"{item.threshold:.4f} (detector default {result.threshold:.4f})"),
+        ("False-alarm rate", false_alarm_sentence(result)),
+        ("Verdict", verdict(result).text),
+        ("Calibration", calibration_text(result)),
+        ("Threshold used", f"{item.threshold:.4f} (default {result.threshold:.4f}{threshold_origin(result)})"),
         ("Flagged pixels", f"{100.0 * float(mask.mean()):.2f}% of the image"),
     ]
     description, limitations = _detector_text(result.detector_id)

@@ -80,7 +80,7 @@ def apply_calibration(result: Result, calibration: Calibration | None = _UNSET) 
     provenance = result.provenance
     reason = stale_reason(calibration, str(provenance.get("detector_version")),
                           dict(provenance.get("weights_sha256") or {}),
-                          str(provenance.get("score_definition", calibration.score_definition)))
+                          str(provenance.get("score_definition")), dict(provenance.get("parameters") or {}))
     if calibration.detector_id != result.detector_id:
         reason = f"it is the calibration of {calibration.detector_id}"
     if reason is not None:

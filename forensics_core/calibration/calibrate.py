@@ -117,9 +117,9 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
         pixel_quantiles={str(level): float(np.quantile(pooled, level)) for level in PIXEL_LEVELS},
         default_threshold=threshold, threshold_pixel_rate=float(np.mean(pooled >= threshold)), sets_threshold=detector.calibrated_threshold,
         reference={**reference.describe_part(CALIBRATION_PART), "pixels_per_image": PIXELS_PER_IMAGE},
+        parameters=detector.validate_params({}),
         created={"command": command, "git_commit": git_commit(),
-                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "parameters": detector.default_params()})
+                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
 
 def calibrate(detector_id: str, reference_dir: Path | None = None, out: Path | None = None,

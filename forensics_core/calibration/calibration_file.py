@@ -64,7 +64,8 @@ class Calibration:
     value that share of authentic reference pixels lies below. ``default_threshold`` is the
     smallest level at or above which at most 1 % of the authentic reference pixels lie (1.0 when
     more of them are at 1.0) and ``threshold_pixel_rate`` the share of those pixels it marks, as
-    measured; ``sets_threshold`` says whether it replaces the detector's own threshold (False
+    measured; ``parameters`` are the detector parameters it was computed with (the defaults);
+    ``sets_threshold`` says whether it replaces the detector's own threshold (False
     for detectors whose mask is the decision of their paper's test). ``reference`` describes the
     reference set (name, images, photos, provenance, formats), ``created`` how the file was made
     (command, git commit, time).
@@ -80,6 +81,7 @@ class Calibration:
     threshold_pixel_rate: float
     sets_threshold: bool
     reference: Mapping[str, Any]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
     created: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -113,7 +115,7 @@ class Calibration:
             "score_definition": self.score_definition, "reference_scores": list(self.reference_scores),
             "pixel_quantiles": dict(self.pixel_quantiles), "default_threshold": self.default_threshold,
             "threshold_pixel_rate": self.threshold_pixel_rate, "sets_threshold": self.sets_threshold,
-            "reference": dict(self.reference), "created": dict(self.created),
+            "reference": dict(self.reference), "parameters": dict(self.parameters), "created": dict(self.created),
         }
 
     @classmethod
@@ -138,7 +140,7 @@ class Calibration:
                 default_threshold=_number(data["default_threshold"]),
                 threshold_pixel_rate=_number(data["threshold_pixel_rate"]),
                 sets_threshold=_flag(data["sets_threshold"]), reference=dict(data["reference"]),
-                created=dict(data["created"]))
+                parameters=dict(data["parameters"]), created=dict(data["created"]))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise fail(f"{type(exc).__name__}: {exc}") from None
         if not scores:
@@ -232,9 +234,10 @@ def read_calibration(detector_id: str, folder: Path | None = None) -> Calibratio
 
 
 def stale_reason(calibration: Calibration, detector_version: str, weights_sha256: Mapping[str, str] | None,
-                 score_definition: str) -> str | None:
-    """Why ``calibration`` does not describe a detector with this version, weights and score
-    definition (None when it does; ``weights_sha256`` None means not known: never matches)."""
+                 score_definition: str, parameters: Mapping[str, Any]) -> str | None:
+    """Why ``calibration`` does not describe a detector with this version, weights, score
+    definition and parameters (None when it does; ``weights_sha256`` None means not known: never
+    matches)."""
     if calibration.detector_version != detector_version:
         return (f"it was computed with version {calibration.detector_version} of the detector, not "
                 f"{detector_version}")
@@ -242,6 +245,10 @@ def stale_reason(calibration: Calibration, detector_version: str, weights_sha256
         return "it was computed with other weights than these"
     if calibration.score_definition != score_definition:
         return f"it calibrates the score '{calibration.score_definition}', not '{score_definition}'"
+    if dict(calibration.parameters) != dict(parameters):
+        changed = sorted(name for name in set(calibration.parameters) | set(parameters)
+                         if calibration.parameters.get(name) != parameters.get(name))
+        return f"it was computed with other parameters ({', '.join(changed)} differ)"
     return None
 
 
@@ -250,7 +257,7 @@ def load_calibration(detector_id: str, folder: Path | None = None) -> Calibratio
 
     Raises :class:`CalibrationError` when the file is refused (see :func:`read_calibration`) or
     is stale: computed with another version of the detector, other weights than the shipped
-    ones (the ones the manifest lists now) or another score definition.
+    ones (the ones the manifest lists now), another score definition or other default parameters.
     """
     from forensics_core.detectors import get_detector
     from forensics_core.result_cache import expected_weights_sha256
@@ -261,7 +268,7 @@ def load_calibration(detector_id: str, folder: Path | None = None) -> Calibratio
     detector = get_detector(detector_id)
     reason = stale_reason(calibration, detector.version,
                           expected_weights_sha256(detector, detector.validate_params({})),
-                          detector.score_definition)
+                          detector.score_definition, detector.validate_params({}))
     if reason is not None:
         raise CalibrationError(f"The calibration of {detector_id} is stale: {reason}. Compute it again with "
                                f"'tamper-workbench calibrate {detector_id}'; it was not used.")

@@ -104,3 +104,27 @@ def overall_verdict(results: Sequence[Result]) -> Verdict:
     if unknown:
         text += f" Not calibrated, so not counted: {', '.join(unknown)}."
     return Verdict(NOT_SUSPICIOUS, text)
+
+
+def calibration_text(result: Result) -> str:
+    """The calibration a result was compared with, for reports: reference set, size, provenance,
+    score definition, and the command and commit that made it ('' when not calibrated)."""
+    record = result.calibration
+    if result.false_alarm_rate is None:
+        return record.get("reason", "not calibrated")
+    reference = record.get("reference") or {}
+    created = record.get("created") or {}
+    return (f"{_reference_text(result)} ({reference.get('photos', '?')} photographs; forms: "
+            f"{', '.join(reference.get('formats') or []) or '?'}); provenance: {reference.get('provenance', '?')}; "
+            f"image score: {record.get('score_definition', '?')}; made by '{created.get('command', '?')}' at commit "
+            f"{created.get('git_commit') or '?'} on {created.get('created', '?')}.")
+
+
+def threshold_origin(result: Result) -> str:
+    """Where a result's default threshold comes from, as a clause for sentences ('' for the detector's own)."""
+    record = result.calibration
+    if record.get("threshold_source") != "calibration":
+        return ""
+    share = float(record.get("threshold_pixel_rate", 0.0))
+    return (f", from the calibration: marks {_percent(share)} of authentic reference pixels; the detector's "
+            f"own was {float(record.get('detector_threshold', result.threshold)):.4f}")

@@ -221,7 +221,7 @@ RUN = Obj({
     "id": Str(64, IDENTIFIER), "detector_id": Str(64, IDENTIFIER), "score": Num(), "threshold": Num(0.0, 1.0),
     "detector_threshold": Num(0.0, 1.0), "extra": Json(), "timings": Dict(Num(0, 1e9)), "device": Str(100),
     "provenance": Json(), "maps": MAPS,
-}, optional={"per_class": Dict(CLASS_SUMMARY, 64)})
+}, optional={"per_class": Dict(CLASS_SUMMARY, 64), "false_alarm_rate": Nullable(Num(0.0, 1.0)), "calibration": Json()})
 BOOKMARK = Obj({
     "caption": Str(2_000), "run_id": Nullable(Str(64, IDENTIFIER)), "mode": Str(choices=VIEW_MODES),
     "threshold": Num(0.0, 1.0), "opacity": Num(0.0, 1.0), "colormap": Str(40, IDENTIFIER),

@@ -82,6 +82,7 @@ def _run_to_json(run: Run) -> dict[str, Any]:
             "extra": result.extra, "timings": result.timings, "device": result.device,
             "provenance": result.provenance,
             "per_class": {name: summary.to_json() for name, summary in result.per_class.items()},
+            "false_alarm_rate": result.false_alarm_rate, "calibration": result.calibration,
             "maps": {"file": file_name, "sha256": sha256, "height": int(height), "width": int(width),
                      "heatmap": "float16", "extra_maps": scales}}
 
@@ -269,7 +270,8 @@ def _run_from_json(folder: Path, data: dict[str, Any]) -> Run:
     result = Result(detector_id=data["detector_id"], heatmap=stored.heatmap, score=data["score"],
                     threshold=data["detector_threshold"], mask=stored.mask, extra_maps=stored.extra_maps,
                     extra=data["extra"], timings=data["timings"], device=data["device"],
-                    provenance=data["provenance"], per_class=_per_class_from_json(data.get("per_class", {})))
+                    provenance=data["provenance"], per_class=_per_class_from_json(data.get("per_class", {})),
+                    false_alarm_rate=data.get("false_alarm_rate"), calibration=data.get("calibration", {}))
     return Run(result, data["threshold"], data["id"], (maps["file"], maps["sha256"], maps["extra_maps"]))
 
 

@@ -45,6 +45,7 @@ from app.overlay_panel import OverlayPanel
 from app.recent_files import RecentFiles
 from app.report_dialog import ReportDialog
 from app.results_panel import ResultsPanel, describe_result
+from app.verdict_panel import VerdictPanel
 from app.roi_panel import RoiPanel
 from app.session import ResultState
 from app.side_by_side import SideBySideDialog
@@ -114,6 +115,8 @@ class MainWindow(CaseActions, QMainWindow):
         analysis_layout.addWidget(self.detector_panel.run_bar)  # outside the scroll area: always visible
         analysis_layout.addWidget(QLabel("<b>Results</b>"))
         analysis_layout.addWidget(self.results_panel, 1)
+        self.verdict_panel = VerdictPanel()
+        analysis_layout.addWidget(self.verdict_panel)
         self.evidence_panel = EvidencePanel()
         self.overlay_panel = OverlayPanel()
         self.histogram_panel = HistogramPanel()
@@ -335,6 +338,7 @@ class MainWindow(CaseActions, QMainWindow):
         state = self.current_state()
         self.map_series.show_result(state.result if state else None)
         self.clone_pairs.show_result(state.result if state else None)
+        self.verdict_panel.show_result(state.result if state else None)
         self.class_maps.show_result(state.result if state else None, self.overlay_panel.colormap_name())
         self.refresh_layer()
         self.refresh_histogram()

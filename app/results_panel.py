@@ -9,13 +9,15 @@ from forensics_core.detectors.base import Result
 
 
 def describe_result(index: int, result: Result) -> str:
-    """One line for the list: number, detector, parameters, run time, device, score, and the
-    detector's note when it has one (for example "No CFA trace: ...")."""
+    """One line for the list: number, detector, parameters, run time, device, score (with its
+    false-alarm rate when calibrated), and the detector's note when it has one (for example "No CFA trace: ...")."""
     params = ", ".join(f"{k}={v}" for k, v in result.provenance.get("parameters", {}).items())
     seconds = sum(result.timings.values())
     name = f"{result.detector_id} ({params})" if params else result.detector_id
     note = f" · {result.extra['note']}" if result.extra.get("note") else ""
-    return f"{index}. {name} · {seconds:.2f} s on {result.device} · score {result.score:.3f}{note}"
+    rate = result.false_alarm_rate
+    calibrated = f" (as high in {100 * rate:.1f} % of authentic references)" if rate is not None else ""
+    return f"{index}. {name} · {seconds:.2f} s on {result.device} · score {result.score:.3f}{calibrated}{note}"
 
 
 class ResultsPanel(QWidget):

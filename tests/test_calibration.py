@@ -271,3 +271,21 @@ def test_case_round_trip_keeps_the_calibration_and_old_cases_open(ela_result: Re
     (tmp_path / "case" / "case.json").write_text(json.dumps(document))
     old = load_case(tmp_path / "case").evidence[0].runs[0].result
     assert old.false_alarm_rate is None and old.calibration == {}
+
+
+# ---- workbench ------------------------------------------------------------------------------------
+def test_verdict_panel_shows_the_verdict_and_the_false_alarm_sentence(ela_result: Result, qtbot) -> None:
+    from app.results_panel import describe_result
+    from app.verdict_panel import VerdictPanel
+
+    panel = VerdictPanel()
+    qtbot.addWidget(panel)
+    calibrated = apply_calibration(dataclasses.replace(ela_result, score=0.95), calibration())
+    panel.show_result(calibrated)
+    assert "not suspicious at the 5 % level" in panel.text() and "occurs in 10 % of authentic" in panel.text()
+    assert "Default threshold 0.5000, from the calibration" in panel.text()
+    assert "as high in 10.0 % of authentic references" in describe_result(1, calibrated)
+    panel.show_result(ela_result)
+    assert "not calibrated" in panel.text() and "no calibration is installed" in panel.text()
+    panel.show_result(None)
+    assert panel.text() == ""

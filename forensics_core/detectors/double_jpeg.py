@@ -1,4 +1,4 @@
-"""Aligned double JPEG compression: the posterior probability that each 8x8 block was NOT compressed twice.
+"""Double JPEG compression, aligned or not: the posterior probability that each 8x8 block was NOT compressed twice.
 
 Method (Z. Lin, J. He, X. Tang, C.-K. Tang, "Fast, automatic and fine-grained tampered JPEG image
 detection via DCT coefficient analysis", Pattern Recognition 42(11), 2009): when a JPEG is
@@ -20,13 +20,30 @@ by ``q1``, adding a Gaussian rounding error of deviation 0.5 and quantising by `
 histogram's log-likelihood ratio; a frequency whose best ratio is below ``min_evidence`` nats
 per thousand blocks is left out (no double quantisation visible there).
 
+Non-aligned double compression (T. Bianchi, A. Piva, "Image forgery localization via
+block-grained analysis of JPEG artifacts", IEEE TIFS 7(3), 2012): when the first compression was
+on a grid shifted from the last (the picture was cropped between the saves), the file's own
+coefficients show no double quantisation; the first grid, its steps and each block's likelihood
+ratio are then estimated from the decoded luminance on the shifted grid
+(:mod:`forensics_core.features.nonaligned_jpeg`). Parameter ``mode``: ``aligned`` or
+``non-aligned`` fits one model; ``auto`` (default) fits both and keeps the one with the larger
+total evidence (log-likelihood gain over single compression, nats per 1000 coefficients,
+summed over the kept frequencies), named in ``extra["model"]`` with both evidences.
+
+What each model can see (constructed splices, a picture saved at ``q1``, a region pasted from a
+never-compressed photograph, saved at ``q2``; ``benchmarks/bench_jpeg.py`` measures it): the
+aligned model, a first save on the same grid with ``q2`` above ``q1`` (its steps not divisors of
+the last); the non-aligned model, a first save on a shifted grid with ``q2`` well above ``q1``.
+When ``q2 <= q1`` the last quantisation erases the first one's traces and neither model, nor any
+method of this family, can see the paste.
+
 The photoholmes configuration of Lin et al.'s method uses the first 10 frequencies in zig-zag
-order, DC included; this is the default here too.
+order, DC included; this is the default here too, for both models.
 
 Reading the output: heatmap = BPPM (1 = the block looks single-compressed, i.e. pasted or
-re-drawn after the first save), averaged over ``smoothing`` x ``smoothing`` blocks. Image
-score = the 95th percentile of the map (0 when no double quantisation is found at all, which is
-the case for a picture compressed once).
+re-drawn after the first save), averaged over ``smoothing`` x ``smoothing`` blocks (blocks of the
+first grid in the non-aligned model). Image score = the 95th percentile of the map (0 when no
+double compression is found at all, which is the case for a picture compressed once).
 """
 
 from __future__ import annotations
@@ -41,7 +58,8 @@ from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.errors import EvidenceError
 from forensics_core.evidence import Evidence
-from forensics_core.features.jpeg import ZIGZAG, dct_matrix, expand_blocks, read_luma_coefficients
+from forensics_core.features.jpeg import ZIGZAG, LumaCoefficients, dct_matrix, expand_blocks, read_luma_coefficients
+from forensics_core.features.nonaligned_jpeg import NonAlignedModel, block_log_ratio, fit_nonaligned
 
 if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load PyTorch)
     import torch
@@ -150,26 +168,56 @@ def calibration_sample(evidence: Evidence) -> np.ndarray:
     return np.matmul(np.matmul(basis, luminance - np.float32(128.0)), basis.T)
 
 
+def fit_aligned(luma: LumaCoefficients, calibration: np.ndarray, positions: tuple[tuple[int, int], ...],
+                min_evidence: float, reporter: ProgressReporter) -> list[FrequencyModel]:
+    """The aligned model of every frequency of ``positions`` whose evidence reaches ``min_evidence``."""
+    models = []
+    for index, (u, v) in enumerate(positions):
+        reporter.update(index / len(positions), f"Aligned model: frequency ({u}, {v})")
+        model = fit_frequency(luma.coefficients[:, :, u, v].ravel().astype(np.int64), calibration[:, u, v],
+                              int(luma.quant_table[u, v]), (u, v))
+        if model is not None and model.evidence_per_mille >= min_evidence:
+            models.append(model)
+    return models
+
+
+def smoothed(posterior: np.ndarray, side: int) -> np.ndarray:
+    """The block posterior averaged over ``side`` x ``side`` blocks (unchanged for side 1)."""
+    return cv2.blur(posterior, (side, side), borderType=cv2.BORDER_REFLECT) if side > 1 else posterior
+
+
+def place_on_grid(posterior: np.ndarray, shift: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Pixel map of a block map whose grid starts at ``shift``; the strips before the first block read 0.5."""
+    heatmap = np.full(shape, 0.5, np.float32)
+    top, left = shift
+    heatmap[top:, left:] = expand_blocks(posterior, 8, (shape[0] - top, shape[1] - left), fill=0.5)
+    return heatmap
+
+
 @register_detector
 class DoubleJpeg(Detector):
-    """Aligned double quantisation (Lin et al. 2009), block posterior of single compression."""
+    """Aligned (Lin et al. 2009) and non-aligned (Bianchi & Piva 2012) double compression, block posterior of single compression."""
 
     id = "double-jpeg"
-    display_name = "Double JPEG compression (aligned)"
+    display_name = "Double JPEG compression (aligned and non-aligned)"
     reference = ("Z. Lin, J. He, X. Tang, C.-K. Tang, \"Fast, automatic and fine-grained tampered JPEG image "
                  "detection via DCT coefficient analysis\", Pattern Recognition 42(11), 2009; likelihoods after "
-                 "T. Bianchi, A. De Rosa, A. Piva, ICASSP 2011")
-    version = "1.0"
+                 "T. Bianchi, A. De Rosa, A. Piva, ICASSP 2011; non-aligned: T. Bianchi, A. Piva, \"Image forgery "
+                 "localization via block-grained analysis of JPEG artifacts\", IEEE TIFS 7(3), 2012")
+    version = "1.1"
     description = (
-        "What it shows: for a JPEG saved twice on the same 8x8 grid, the probability that each 8x8 block "
-        "was compressed only once (bright), as a region pasted or redrawn before the last save is. Read from "
-        "the file's own DCT coefficients; a picture compressed once has nothing to show (score 0).")
+        "What it shows: for a JPEG saved twice, on the same 8x8 grid or (cropped in between) on shifted "
+        "grids, the probability that each 8x8 block was compressed only once (bright), as a region pasted or "
+        "redrawn before the last save is. Read from the file's own DCT coefficients; the model used (aligned "
+        "or non-aligned) is named in the result; a picture compressed once has nothing to show (score 0).")
     limitations = (
         "Needs a JPEG file: decoded pixels (PNG, TIFF) carry no coefficients and are refused.",
-        "Blind when the first quality was higher than or equal to the last (or a divisor of its steps): "
-        "double quantisation then leaves no trace.",
-        "A region pasted with its own 8x8 grid shifted looks single-compressed too (flagged), and so does "
-        "a whole picture whose first compression was on a shifted grid (cropped).",
+        "Blind when the first quality was higher than or equal to the last (or, aligned, a divisor of its "
+        "steps): the last quantisation then erases the first one's traces.",
+        "The non-aligned model needs the last quality well above the first (in constructed splices, about 20 "
+        "higher); closer qualities give a weak or no map.",
+        "A region pasted with its own 8x8 grid shifted looks single-compressed to the aligned model (flagged); "
+        "a paste that was itself compressed on the first grid looks authentic.",
         "Flat, saturated and very dark blocks have mostly zero coefficients and stay near 0.5.",
     )
     needs_weights = False
@@ -181,6 +229,10 @@ class DoubleJpeg(Detector):
                   "quantisation by at least this log-likelihood ratio per thousand coefficients.", 0.0, 1000.0),
         Parameter("smoothing", int, 3, "Smoothing (blocks)",
                   "Side of the block window the posterior is averaged over (1 = none, as in the paper).", 1, 15),
+        Parameter("mode", str, "auto", "Model",
+                  "aligned: first save on the same 8x8 grid (Lin et al. 2009); non-aligned: on a shifted grid "
+                  "(Bianchi & Piva 2012); auto: both, keeping the one with more evidence.",
+                  choices=("auto", "aligned", "non-aligned")),
     )
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
@@ -192,31 +244,44 @@ class DoubleJpeg(Detector):
                 f"{evidence.format} file, whose pixels no longer carry them. Use jpeg-grid for decoded pictures.")
         reporter.update(0.05, "Reading the DCT coefficients from the file", force=True)
         luma = read_luma_coefficients(evidence.path)
-        calibration = calibration_sample(evidence)
         positions = ZIGZAG[: params["frequencies"]]
-        models = []
-        for index, (u, v) in enumerate(positions):
-            reporter.update(0.1 + 0.7 * index / len(positions), f"Modelling frequency ({u}, {v})")
-            model = fit_frequency(luma.coefficients[:, :, u, v].ravel().astype(np.int64), calibration[:, u, v],
-                                  int(luma.quant_table[u, v]), (u, v))
-            if model is not None and model.evidence_per_mille >= params["min_evidence"]:
-                models.append(model)
+        mode, min_evidence = params["mode"], params["min_evidence"]
+        aligned: list[FrequencyModel] = []
+        nonaligned: NonAlignedModel | None = None
+        if mode != "non-aligned":
+            aligned = fit_aligned(luma, calibration_sample(evidence), positions, min_evidence,
+                                  reporter.scaled(0.1, 0.4))
+        if mode != "aligned":
+            progress = reporter.scaled(0.4, 0.85)
+            nonaligned, first_grid_blocks = fit_nonaligned(
+                luma, positions, min_evidence, lambda f: progress.update(f, "Non-aligned model: first grid and steps"))
+        aligned_evidence = float(sum(m.evidence_per_mille for m in aligned))
+        nonaligned_evidence = nonaligned.evidence_per_mille if nonaligned is not None else 0.0
         shape = (evidence.height, evidence.width)
-        summary = [{"frequency": list(m.position), "q2": m.q2, "q1": m.q1,
-                    "evidence_per_1000": round(m.evidence_per_mille, 2)} for m in models]
-        if not models:
+        extra: dict[str, Any] = {"mode": mode, "aligned_evidence_per_1000": round(aligned_evidence, 2),
+                                 "nonaligned_evidence_per_1000": None if mode == "aligned"
+                                 else round(nonaligned_evidence, 2),
+                                 "quality_table_q2_luma": luma.quant_table.ravel().tolist()}
+        if not aligned and nonaligned is None:
             return Analysis(heatmap=np.zeros(shape, np.float32), score=0.0, threshold=0.5,
-                            extra={"double_quantised_frequencies": [],
-                                   "note": "No double quantisation found: the file looks compressed once, or "
+                            extra={**extra, "model": None, "double_quantised_frequencies": [],
+                                   "note": "No double compression found: the file looks compressed once, or "
                                            "its first compression left no trace."})
         reporter.update(0.85, "Block posterior probabilities", force=True)
         from scipy.special import expit
 
-        posterior = expit(block_log_odds(luma.coefficients, models)).astype(np.float32)
-        side = params["smoothing"]
-        if side > 1:
-            posterior = cv2.blur(posterior, (side, side), borderType=cv2.BORDER_REFLECT)
-        heatmap = expand_blocks(posterior, 8, shape, fill=0.5)
-        return Analysis(heatmap=heatmap, score=float(np.percentile(posterior, 95)), threshold=0.5,
-                        extra={"double_quantised_frequencies": summary,
-                               "quality_table_q2_luma": luma.quant_table.ravel().tolist()})
+        if aligned and aligned_evidence >= nonaligned_evidence:
+            posterior = expit(block_log_odds(luma.coefficients, aligned)).astype(np.float32)
+            heatmap = expand_blocks(smoothed(posterior, params["smoothing"]), 8, shape, fill=0.5)
+            extra.update(model="aligned", double_quantised_frequencies=[
+                {"frequency": list(m.position), "q2": m.q2, "q1": m.q1,
+                 "evidence_per_1000": round(m.evidence_per_mille, 2)} for m in aligned])
+        else:
+            assert nonaligned is not None
+            posterior = expit(-block_log_ratio(first_grid_blocks, nonaligned.frequencies)).astype(np.float32)
+            heatmap = place_on_grid(smoothed(posterior, params["smoothing"]), nonaligned.shift, shape)
+            extra.update(model="non-aligned", first_grid={"rows": nonaligned.shift[0], "columns": nonaligned.shift[1]},
+                         double_quantised_frequencies=[
+                             {"frequency": list(m.position), "q2": m.q2, "q1": m.q1, "alpha": round(m.alpha, 3),
+                              "evidence_per_1000": round(m.evidence_per_mille, 2)} for m in nonaligned.frequencies])
+        return Analysis(heatmap=heatmap, score=float(np.percentile(posterior, 95)), threshold=0.5, extra=extra)

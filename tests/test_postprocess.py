@@ -112,6 +112,68 @@ def test_otsu_matches_skimage_and_ignores_non_finite() -> None:
         otsu_threshold(np.full(4, np.nan))
 
 
+def _otsu_arrays() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(22)
+    two_peaks = np.concatenate([rng.normal(0.2, 0.05, 6000), rng.normal(0.7, 0.1, 4001)])
+    return {
+        "float32 squared uniform": (rng.random((91, 117), dtype=np.float32) ** 2),
+        "float64 two peaks": two_peaks.reshape(-1, 1),
+        "ties (values on 7 levels)": (rng.integers(0, 7, 9000) / 6).astype(np.float32),
+        "two values": np.where(rng.random(5000) < 0.3, 0.9, 0.1).astype(np.float32),
+        "range of a few float32 steps": (np.float32(0.5) + np.arange(4000) % 3 * np.finfo(np.float32).eps
+                                         ).astype(np.float32),
+        "integers": rng.integers(0, 1000, 7777),
+        "NaN and infinities among them": np.where(rng.random(6000) < 0.05, np.nan,
+                                                  rng.random(6000)).astype(np.float32),
+        "constant": np.full(5000, 0.25, np.float32),
+    }
+
+
+@pytest.mark.parametrize("name", list(_otsu_arrays()))
+@pytest.mark.parametrize("chunk", [1000, 4096, 1 << 22])
+def test_chunked_otsu_equals_scikit_image_on_the_whole_array(name: str, chunk: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The range and the histogram accumulated chunk by chunk give scikit-image's threshold exactly."""
+    import forensics_core.postprocess as postprocess
+
+    values = _otsu_arrays()[name]
+    if "infinities" in name:
+        values = values.copy()
+        values[:40] = np.inf
+    finite = values[np.isfinite(values)].astype(np.float64)
+    monkeypatch.setattr(postprocess, "OTSU_CHUNK_VALUES", chunk)
+    calls = []
+    threshold = otsu_threshold(values, on_chunk=lambda: calls.append(1))
+    if finite.min() == finite.max():
+        assert threshold > finite.max() and not np.any(values >= threshold)
+    else:
+        reference = float(threshold_otsu(finite))
+        assert threshold == postprocess._threshold_above(reference)
+        assert np.array_equal(values[np.isfinite(values)] > reference, values[np.isfinite(values)] >= threshold)
+    chunks = -(-values.size // chunk)
+    passes = 1 if finite.min() == finite.max() else 2  # a constant needs no histogram
+    assert len(calls) == passes * chunks
+
+
+def test_otsu_stops_when_its_chunk_callback_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import forensics_core.postprocess as postprocess
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def stop_at_third() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise Stop
+
+    monkeypatch.setattr(postprocess, "OTSU_CHUNK_VALUES", 100)
+    with pytest.raises(Stop):
+        otsu_threshold(np.random.default_rng(0).random(1000), on_chunk=stop_at_third)
+    assert len(calls) == 3
+
+
 def test_histogram_counts_and_edges() -> None:
     # Bins [0, 0.5) and [0.5, 1.0] (numpy's last bin is closed); NaN and 1.5 are not counted.
     counts, edges = histogram(np.array([0.0, 0.1, 0.5, 0.99, 1.0, np.nan, 1.5]), bins=2)

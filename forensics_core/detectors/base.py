@@ -539,7 +539,8 @@ class Detector(ABC):
         if not math.isfinite(float(analysis.score)):
             raise RuntimeError(f"{self.id} produced a non-finite score ({analysis.score})")
         reporter.update(1.0, "Thresholding the heatmap")
-        threshold = analysis.threshold if analysis.threshold is not None else otsu_threshold(heatmap)
+        threshold = analysis.threshold if analysis.threshold is not None else otsu_threshold(
+            heatmap, on_chunk=lambda: reporter.update(1.0, "Thresholding the heatmap"))
         reporter.update(1.0, "Thresholding the heatmap")
         mask = analysis.mask if analysis.mask is not None else heatmap >= threshold
         reporter.update(1.0, "Scoring the heatmap")

@@ -56,6 +56,7 @@ DETECTOR_MODULES: tuple[str, ...] = (
     "cfa",
     "noise_level",
     "copy_move",
+    "fusion",
 )
 
 #: The detector the workbench selects when nothing else is asked for.

@@ -82,12 +82,14 @@ def _crop(photo: np.ndarray, size: tuple[int, int], rng: np.random.Generator) ->
 
 
 def jpeg_splices(count: int, n_authentic: int = 0, size: tuple[int, int] = (384, 384),
-                 seed: int = JPEG_SPLICE_SEED) -> list[JpegSample]:
+                 seed: int = JPEG_SPLICE_SEED, photos: Sequence[Path] | None = None) -> list[JpegSample]:
     """``count`` JPEG splices (alternately aligned and non-aligned) and ``n_authentic`` untouched JPEGs.
 
-    Deterministic for a seed; regions cover 2 % to 40 % of the frame.
+    Deterministic for a seed; regions cover 2 % to 40 % of the frame. ``photos`` are the
+    photographs to draw from (default: the validation photographs; a training set passes the
+    training photographs).
     """
-    photos = photo_split(include_large=False).val
+    photos = tuple(photos) if photos is not None else photo_split(include_large=False).val
     masks = object_masks()
     rng = np.random.default_rng(seed)
     samples: list[JpegSample] = []

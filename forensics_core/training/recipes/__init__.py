@@ -6,6 +6,7 @@ scan); ``tests/test_packaging.py`` fails when a recipe module is missing from th
 
 #: Every module of this package that registers a training recipe, imported in this order.
 RECIPE_MODULES: tuple[str, ...] = (
+    "fusion",
     "j_conv_lstm_conv",
     "lstm_endec",
     "mantranet",

@@ -49,6 +49,18 @@ def dct_matrix() -> np.ndarray:
     return matrix
 
 
+def transform_blocks(blocks: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``matrix @ block @ matrix.T`` for every block of ``blocks`` ``(count, 8, 8)``, float32.
+
+    One matrix product: with blocks flattened row by row, the separable transform is the
+    Kronecker product ``matrix (x) matrix`` acting on each 64-vector (``matrix = dct_matrix()``:
+    the forward DCT; its transpose: the inverse). Faster than batched 8x8 products.
+    """
+    kronecker = np.kron(matrix, matrix).astype(np.float32)
+    flat = np.ascontiguousarray(blocks, dtype=np.float32).reshape(-1, 64)
+    return (flat @ kronecker.T).reshape(-1, 8, 8)
+
+
 @dataclass(frozen=True)
 class LumaCoefficients:
     """The quantised DCT coefficients of a JPEG's first (luminance) component, as stored.

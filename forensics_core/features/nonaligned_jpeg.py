@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 
 from forensics_core.evidence.jpeg import IJG_LUMINANCE
-from forensics_core.features.jpeg import LumaCoefficients, dct_matrix
+from forensics_core.features.jpeg import LumaCoefficients, dct_matrix, transform_blocks
 
 #: Variance of the pixel rounding between the two compressions, in DCT units (orthonormal DCT).
 ROUNDING_VARIANCE = 1.0 / 12.0
@@ -87,10 +87,9 @@ class NonAlignedModel:
 
 def decoded_luminance(luma: LumaCoefficients) -> np.ndarray:
     """``Y - 128`` of the last compression, unrounded: the inverse DCT of every dequantised block (float32)."""
-    basis = dct_matrix().astype(np.float32)
-    blocks = luma.coefficients.astype(np.float32) * luma.quant_table.astype(np.float32)
-    pixels = np.matmul(np.matmul(basis.T, blocks), basis)  # (rows, cols, 8, 8)
-    rows, cols = pixels.shape[:2]
+    rows, cols = luma.coefficients.shape[:2]
+    blocks = luma.coefficients.reshape(-1, 8, 8).astype(np.float32) * luma.quant_table.astype(np.float32)
+    pixels = transform_blocks(blocks, dct_matrix().T).reshape(rows, cols, 8, 8)
     return np.ascontiguousarray(pixels.transpose(0, 2, 1, 3).reshape(rows * 8, cols * 8))
 
 
@@ -99,8 +98,7 @@ def block_dct(luminance: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
     top, left = shift
     rows, cols = (luminance.shape[0] - top) // 8, (luminance.shape[1] - left) // 8
     tiles = luminance[top: top + 8 * rows, left: left + 8 * cols].reshape(rows, 8, cols, 8).transpose(0, 2, 1, 3)
-    basis = dct_matrix().astype(np.float32)
-    return np.matmul(np.matmul(basis, tiles), basis.T)
+    return transform_blocks(tiles.reshape(-1, 8, 8), dct_matrix()).reshape(rows, cols, 8, 8)
 
 
 def calibration_shift(shift: tuple[int, int]) -> tuple[int, int]:
@@ -147,46 +145,60 @@ def double_compressed_pmf(calibration_counts: np.ndarray, first: int, q1: int, s
     return blurred_pmf(quantised, sigma)
 
 
-def fit_mixture(counts: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> tuple[float, float]:
-    """EM estimate of ``alpha`` in ``alpha p0 + (1 - alpha) p1`` for a histogram; returns (alpha, log-likelihood)."""
-    alpha, previous = ALPHA_START, -np.inf
-    total = counts.sum()
-    likelihood = previous
+def fit_mixtures(counts: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EM estimates of ``alpha`` in ``alpha p0 + (1 - alpha) p1_j`` for a histogram, for every row ``p1_j`` at once.
+
+    ``counts`` and ``p0`` are ``(bins,)``, ``p1`` is ``(candidates, bins)``. Each candidate's EM stops
+    when its log-likelihood improves by less than :data:`EM_TOLERANCE`, or after
+    :data:`EM_ITERATIONS`. Returns (alpha, log-likelihood), one per candidate.
+    """
+    occupied = counts > 0  # empty bins add nothing to the likelihood or to the E step
+    counts, p0, p1 = counts[occupied], p0[occupied], p1[:, occupied]
+    alpha = np.full(p1.shape[0], ALPHA_START)
+    previous = np.full(p1.shape[0], -np.inf)
+    active = np.ones(p1.shape[0], bool)
+    likelihood = previous.copy()
     for _ in range(EM_ITERATIONS):
-        mixture = alpha * p0 + (1.0 - alpha) * p1
-        likelihood = float(np.dot(counts, np.log(mixture)))
-        if likelihood - previous < EM_TOLERANCE:
+        mixture = alpha[active, None] * p0 + (1.0 - alpha[active, None]) * p1[active]
+        likelihood[active] = np.log(mixture) @ counts
+        still = likelihood[active] - previous[active] >= EM_TOLERANCE
+        previous[active] = likelihood[active]
+        alpha[active] = np.where(still, (alpha[active, None] * p0 / mixture) @ counts / counts.sum(), alpha[active])
+        active[np.flatnonzero(active)[~still]] = False
+        if not active.any():
             break
-        previous = likelihood
-        alpha = float(np.dot(counts, alpha * p0 / mixture) / total)
     return alpha, likelihood
+
+
+def fit_histogram(counts: np.ndarray, calibration_counts: np.ndarray, first: int, q2: int, largest_step: int,
+                  position: tuple[int, int]) -> NonAlignedFrequency:
+    """The first step ``q1`` of one frequency on the candidate primary grid, by maximum mixture likelihood.
+
+    ``counts`` is the histogram of the frequency's coefficients on the candidate grid,
+    ``calibration_counts`` that on the calibration grid, both over the bins ``first, first + 1,
+    ...``. Evidence = the best mixture's log-likelihood minus that of ``p0`` alone (single
+    compression everywhere), per 1000 coefficients: never negative, 0 when nothing is double
+    compressed.
+    """
+    sigma = float(np.sqrt(q2 * q2 / 12.0 + ROUNDING_VARIANCE))
+    p0 = single_compressed_pmf(calibration_counts, sigma)
+    single = float(np.dot(counts, np.log(p0)))
+    steps = np.arange(max(MIN_STEP, int(q2 / np.sqrt(3.0))), max(largest_step, q2) + 1)
+    p1 = np.stack([double_compressed_pmf(calibration_counts, first, int(q1), sigma) for q1 in steps])
+    alpha, likelihood = fit_mixtures(counts, p0, p1)
+    best = int(np.argmax(likelihood))
+    return NonAlignedFrequency(position, q2, int(steps[best]), float(alpha[best]),
+                               1000.0 * max(float(likelihood[best]) - single, 0.0) / max(counts.sum(), 1.0),
+                               first, np.log(p1[best] / p0))
 
 
 def fit_frequency(values: np.ndarray, calibration: np.ndarray, q2: int, largest_step: int,
                   position: tuple[int, int]) -> NonAlignedFrequency:
-    """The first step ``q1`` of one frequency on the candidate primary grid, by maximum mixture likelihood.
-
-    ``values`` are the frequency's coefficients on the candidate grid, ``calibration`` those on the
-    calibration grid. Evidence = the best mixture's log-likelihood minus that of ``p0`` alone
-    (single compression everywhere), per 1000 coefficients: never negative, 0 when nothing is
-    double compressed.
-    """
+    """:func:`fit_histogram` for the coefficients ``values`` and the calibration coefficients ``calibration``."""
     first = int(np.floor(min(values.min(), calibration.min()))) - 1
     size = int(np.ceil(max(values.max(), calibration.max()))) + 2 - first
-    counts = _histogram(values, first, size)
-    calibration_counts = _histogram(calibration, first, size)
-    sigma = float(np.sqrt(q2 * q2 / 12.0 + ROUNDING_VARIANCE))
-    p0 = single_compressed_pmf(calibration_counts, sigma)
-    single = float(np.dot(counts, np.log(p0)))
-    best = (-np.inf, MIN_STEP, 1.0, p0)
-    for q1 in range(max(MIN_STEP, int(q2 / np.sqrt(3.0))), max(largest_step, q2) + 1):
-        p1 = double_compressed_pmf(calibration_counts, first, q1, sigma)
-        alpha, likelihood = fit_mixture(counts, p0, p1)
-        if likelihood > best[0]:
-            best = (likelihood, q1, alpha, p1)
-    likelihood, q1, alpha, p1 = best
-    return NonAlignedFrequency(position, q2, q1, alpha, 1000.0 * max(likelihood - single, 0.0) / values.size,
-                               first, np.log(p1 / p0))
+    return fit_histogram(_histogram(values, first, size), _histogram(calibration, first, size), first, q2,
+                         largest_step, position)
 
 
 def dc_at_every_shift(luminance: np.ndarray) -> np.ndarray:
@@ -209,16 +221,19 @@ def primary_grid(luminance: np.ndarray, q2_dc: int,
     smaller than two blocks across or down.
     """
     dc = dc_at_every_shift(luminance)
+    rows, cols = dc.shape[0] // 8, dc.shape[1] // 8  # the same number of blocks at every shift
+    if rows * cols == 0:
+        return None
+    first = int(np.floor(dc.min())) - 1
+    size = int(np.ceil(dc.max())) + 2 - first
+    histograms = {(r, c): _histogram(dc[r: r + 8 * rows: 8, c: c + 8 * cols: 8], first, size)
+                  for r in range(8) for c in range(8)}
     best: tuple[tuple[int, int], NonAlignedFrequency] | None = None
     shifts = [(r, c) for r in range(8) for c in range(8) if (r, c) != (0, 0)]
     for index, shift in enumerate(shifts):
         progress(index / len(shifts))
-        values = dc[shift[0]::8, shift[1]::8][:-1, :-1]
-        calibrate = calibration_shift(shift)
-        calibration = dc[calibrate[0]::8, calibrate[1]::8][:-1, :-1]
-        if values.size == 0 or calibration.size == 0:
-            return None
-        model = fit_frequency(values.ravel(), calibration.ravel(), q2_dc, largest_first_step((0, 0), q2_dc), (0, 0))
+        model = fit_histogram(histograms[shift], histograms[calibration_shift(shift)], first, q2_dc,
+                              largest_first_step((0, 0), q2_dc), (0, 0))
         if best is None or model.evidence_per_mille > best[1].evidence_per_mille:
             best = (shift, model)
     return best

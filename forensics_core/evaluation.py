@@ -10,15 +10,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import cv2
 import numpy as np
 
 from forensics_core import metrics
+from forensics_core.calibration.apply import apply_calibration
 from forensics_core.detectors.base import Detector
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import load_evidence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from forensics_core.result_cache import ResultStore
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".heic", ".heif"}
 
@@ -69,8 +73,13 @@ def evaluate_folder(
     device: str = "auto",
     on_item: Callable[[int, int, str], None] | None = None,
     limit: int | None = None,
+    store: ResultStore | None = None,
 ) -> dict[str, Any]:
     """Run ``detector`` on every image of ``folder`` and return per-image and mean figures.
+
+    With a ``store`` (:class:`~forensics_core.result_cache.ResultStore`), results computed before
+    for the same picture, parameters and weights are reused (the calibration in force applied
+    again) and the run time is the one recorded when they were computed.
 
     Pixel figures (AUC, F1 and MCC at the detector's default threshold, best-threshold F1) are
     averaged over forged images; image-level ROC-AUC uses the detector's image score on forged
@@ -89,8 +98,12 @@ def evaluate_folder(
             on_item(index, len(items), item.name)
         evidence = load_evidence(item.image)
         started = time.perf_counter()
-        result = detector.run(evidence, params, device=device)
-        seconds += time.perf_counter() - started
+        if store is None:
+            result = detector.run(evidence, params, device=device)
+            seconds += time.perf_counter() - started
+        else:
+            result = apply_calibration(store.run(detector, evidence, params, device=device))
+            seconds += sum(result.timings.values())
         megapixels += evidence.megapixels
         device_used = result.device
         row: dict[str, Any] = {"name": item.name, "score": result.score, "forged": item.mask is not None}

@@ -20,8 +20,14 @@ from forensics_core.calibration.calibration_file import (
     read_calibration,
     save_calibration,
 )
-from forensics_core.calibration.image_score import REGION_QUANTILE_SCORE, region_quantile_score
-from forensics_core.calibration.reference_set import read_reference_set, write_reference_set
+from forensics_core.calibration.image_score import (
+    REGION_QUANTILE_SCORE,
+    region_quantile_score,
+)
+from forensics_core.calibration.reference_set import (
+    read_reference_set,
+    write_reference_set,
+)
 from forensics_core.calibration.verdict import (
     NOT_CALIBRATED,
     NOT_SUSPICIOUS,
@@ -289,3 +295,16 @@ def test_verdict_panel_shows_the_verdict_and_the_false_alarm_sentence(ela_result
     assert "not calibrated" in panel.text() and "no calibration is installed" in panel.text()
     panel.show_result(None)
     assert panel.text() == ""
+
+
+def test_report_carries_verdict_calibration_and_limitations(ela_result: Result, tmp_path: Path) -> None:
+    from html import escape
+
+    from forensics_core.report import CaseInfo, ReportItem, build_report_html
+
+    evidence = load_evidence(tmp_path / "evidence" / "picture.png")
+    calibrated = apply_calibration(dataclasses.replace(ela_result, score=0.95), calibration())
+    html = build_report_html(evidence, [ReportItem(calibrated, calibrated.threshold)], [], CaseInfo("K-2", "X", ""))
+    assert escape(verdict(calibrated).text) in html and escape(false_alarm_sentence(calibrated)) in html
+    assert "9 images, reference set &#x27;test set&#x27; (3 photographs; forms: png); provenance: made in a test" in html
+    assert escape(get_detector("ela").limitations[0]) in html

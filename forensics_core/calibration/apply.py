@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from forensics_core.calibration.calibration_file import Calibration, CalibrationError, load_calibration, stale_reason
+from forensics_core.calibration.calibration_file import (
+    Calibration,
+    CalibrationError,
+    load_calibration,
+    stale_reason,
+)
 from forensics_core.detectors.base import Result
 
 #: Values of ``Result.calibration["status"]``.

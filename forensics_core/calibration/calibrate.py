@@ -4,7 +4,9 @@ The detector runs (through a :class:`~forensics_core.result_cache.ResultStore`, 
 by anyone for the same picture, parameters and weights are reused) with its default parameters
 over the calibration part of the reference set (:mod:`.reference_set`). The calibration keeps:
 
-* every image score, sorted: the false-alarm rate of a score is read from them;
+* every image score, sorted: the false-alarm rate of a score is read from them (a detector that
+  refuses some forms, such as ``double-jpeg`` a PNG file, is calibrated on the forms it analyses,
+  and the calibration names the refused forms);
 * quantiles of the heatmaps' pixels, each image contributing the same number of pixels
   (:data:`PIXELS_PER_IMAGE`, drawn with a fixed seed; all of them for smaller images), so that
   large pictures do not dominate;
@@ -42,6 +44,7 @@ from forensics_core.calibration.reference_set import (
     default_reference_set,
     read_reference_set,
 )
+from forensics_core.errors import Cancelled, ForensicsError
 
 #: Pixels drawn from each reference heatmap for the pixel quantiles.
 PIXELS_PER_IMAGE = 20_000
@@ -98,14 +101,24 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
     if not images:
         raise CalibrationError(f"The reference set in {reference.folder} has no calibration part.")
     store = ResultStore(store_dir, include_extra_maps=False)
-    scores, pixels, hashes = [], [], set()
+    scores, pixels, hashes, used, refused = [], [], set(), [], {}
     for index, image in enumerate(images):
         if on_item:
             on_item(index, len(images), image.file)
-        result = store.run(detector, load_evidence(reference.folder / image.file), device="cpu")
+        try:
+            result = store.run(detector, load_evidence(reference.folder / image.file), device="cpu")
+        except Cancelled:
+            raise
+        except ForensicsError as exc:  # a detector that analyses only some forms (double-jpeg: JPEG files)
+            refused.setdefault(image.form.rsplit("-q", 1)[0], str(exc).split(";")[0])
+            continue
+        used.append(image)
         scores.append(float(result.score))
         pixels.append(sample_pixels(result.heatmap, seed=index))
         hashes.add(tuple(sorted((result.provenance.get("weights_sha256") or {}).items())))
+    if not used:
+        raise CalibrationError(f"{detector.display_name} refused every reference image: "
+                               f"{'; '.join(refused.values())}.")
     if len(hashes) != 1:
         raise CalibrationError(f"The runs of {detector_id} over the reference set used different weights; "
                                "calibrate again once the weights are settled.")
@@ -116,7 +129,10 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
         score_definition=detector.score_definition, reference_scores=tuple(sorted(scores)),
         pixel_quantiles={str(level): float(np.quantile(pooled, level)) for level in PIXEL_LEVELS},
         default_threshold=threshold, threshold_pixel_rate=float(np.mean(pooled >= threshold)), sets_threshold=detector.calibrated_threshold,
-        reference={**reference.describe_part(CALIBRATION_PART), "pixels_per_image": PIXELS_PER_IMAGE},
+        reference={**reference.describe_part(CALIBRATION_PART), "images": len(used),
+                   "photos": len({image.photo for image in used}),
+                   "formats": sorted({image.form.rsplit("-q", 1)[0] for image in used}),
+                   "refused_forms": refused, "pixels_per_image": PIXELS_PER_IMAGE},
         parameters=detector.validate_params({}),
         created={"command": command, "git_commit": git_commit(),
                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})

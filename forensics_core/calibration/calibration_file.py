@@ -119,7 +119,7 @@ class Calibration:
         }
 
     @classmethod
-    def from_json(cls, data: Any, where: str = "calibration") -> "Calibration":
+    def from_json(cls, data: Any, where: str = "calibration") -> Calibration:
         """The calibration of a parsed document; :class:`CalibrationError` names what is wrong."""
 
         def fail(what: str) -> CalibrationError:

@@ -37,13 +37,14 @@ def region_mask(shape: tuple[int, int]) -> np.ndarray:
 
 
 def splice(q1: int, donor_quality: int | None = None, donor_shift: tuple[int, int] = (0, 0),
-           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A picture compressed at ``q1`` with :data:`REGION` pasted from another picture.
+           seed: int = 0, first_grid: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    """A picture compressed at ``q1`` on a grid with origin ``first_grid`` with :data:`REGION` pasted from another.
 
+    ``first_grid`` other than (0, 0) makes the non-aligned case (a JPEG cropped before editing).
     The donor is uncompressed when ``donor_quality`` is None, else compressed at that quality
     on a grid with origin ``donor_shift``. Returns the uint8 RGB picture (not yet saved) and the mask.
     """
-    target = compress_on_grid(textured_photo(seed), q1, (0, 0))
+    target = compress_on_grid(textured_photo(seed), q1, first_grid)
     donor = textured_photo(seed + 1)
     if donor_quality is not None:
         donor = compress_on_grid(donor, donor_quality, donor_shift)

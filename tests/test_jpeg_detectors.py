@@ -63,6 +63,35 @@ def test_jpeg_grid_localises_the_paste_with_a_shifted_grid(cases, case):
     assert result.extra["regions"] and result.score > 0.9
 
 
+@pytest.mark.parametrize(("q1", "q2"), [(60, 90), (75, 98)])
+def test_double_jpeg_localises_a_paste_into_a_picture_first_compressed_on_a_shifted_grid(tmp_path, q1, q2):
+    """Bianchi & Piva 2012's case: the background was compressed on a grid at (3, 5), cropped, pasted into, saved.
+
+    The file's own coefficients show no double quantisation (aligned model: nothing); the
+    non-aligned model finds the first grid, its DC step and the pasted region.
+    """
+    picture, mask = splice(q1, first_grid=(3, 5))
+    evidence = load_evidence(write_jpeg(tmp_path / "cropped_splice.jpg", picture, q2))
+    result = get_detector("double-jpeg").run(evidence)
+    assert result.extra["model"] == "non-aligned" and result.extra["first_grid"] == {"rows": 3, "columns": 5}
+    assert result.extra["nonaligned_evidence_per_1000"] > 10 * max(result.extra["aligned_evidence_per_1000"], 1.0)
+    first_steps = {tuple(f["frequency"]): f["q1"] for f in result.extra["double_quantised_frequencies"]}
+    # IJG scaling of the DC step 16: 60 -> 80 % -> 13; 75 -> 50 % -> 8.
+    assert first_steps[(0, 0)] == {60: 13, 75: 8}[q1]
+    assert pixel_auc(result.heatmap, mask) >= 0.9 and result.score > 0.9
+    aligned_only = get_detector("double-jpeg").run(evidence, {"mode": "aligned"})
+    assert aligned_only.extra["model"] is None and aligned_only.score == 0.0
+
+
+@pytest.mark.parametrize(("q1", "q2"), [(90, 70), (90, 90)])
+def test_double_jpeg_is_blind_when_the_last_quality_is_not_above_the_first(tmp_path, q1, q2):
+    """No model of this family sees these: the last quantisation is as coarse as the first and erases it."""
+    for first_grid in ((0, 0), (3, 5)):
+        picture, _ = splice(q1, first_grid=first_grid)
+        result = get_detector("double-jpeg").run(load_evidence(write_jpeg(tmp_path / "late.jpg", picture, q2)))
+        assert result.extra["model"] is None and result.score == 0.0
+
+
 def test_double_jpeg_recovers_the_first_quantisation_step(cases):
     result = get_detector("double-jpeg").run(cases["aligned"][0])
     frequencies = result.extra["double_quantised_frequencies"]
@@ -70,7 +99,7 @@ def test_double_jpeg_recovers_the_first_quantisation_step(cases):
     # q1 = 70 scales the IJG luminance table by 60 %: (0, 1) has 11 * 0.6 = 7 (rounded), (1, 0) has 12 * 0.6 = 7.
     first_steps = {tuple(f["frequency"]): f["q1"] for f in frequencies}
     assert first_steps.get((0, 1)) == 7 and first_steps.get((1, 0)) == 7
-    assert result.score > 0.9
+    assert result.score > 0.9 and result.extra["model"] == "aligned"
 
 
 @pytest.mark.parametrize("quality", [60, 80, 95])

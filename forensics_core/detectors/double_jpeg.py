@@ -248,6 +248,7 @@ class DoubleJpeg(Detector):
         mode, min_evidence = params["mode"], params["min_evidence"]
         aligned: list[FrequencyModel] = []
         nonaligned: NonAlignedModel | None = None
+        first_grid_blocks: dict[tuple[int, int], np.ndarray] = {}
         if mode != "non-aligned":
             aligned = fit_aligned(luma, calibration_sample(evidence), positions, min_evidence,
                                   reporter.scaled(0.1, 0.4))

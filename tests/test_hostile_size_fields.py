@@ -73,7 +73,22 @@ def _legitimate_files(height: int, width: int) -> dict[str, bytes]:
         files[f"{name}.tif"] = buffer.getvalue()
     files["tiff-pillow.tif"] = _pil(image, "TIFF")
     files["tiff-packbits.tif"] = _pil(image, "TIFF", compression="packbits")
+    if _heif_encoder():
+        files["heif.heic"] = _pil(image, "HEIF", quality=80)
+        files["heif-444.heic"] = _pil(image, "HEIF", quality=50, chroma=444)
     return files
+
+
+def _heif_encoder() -> bool:
+    """True when pillow-heif can write HEIF here (libheif with an HEVC encoder)."""
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _pil(Image.new("RGB", (16, 16)), "HEIF")
+    except Exception:  # noqa: BLE001 - no encoder in this build
+        return False
+    return True
 
 
 @pytest.mark.parametrize("height, width", [(48, 64), (37, 53), (121, 97), (16, 17)])
@@ -176,3 +191,22 @@ def test_tiff_with_reduced_length_lists_strips_it_no_longer_declares(tmp_path: P
     evidence = load_evidence(path)
     assert evidence.height == 24
     assert any("more than its header's 64 x 24 pixels need" in note for note in evidence.notes), evidence.notes
+
+
+@pytest.mark.parametrize("field, value", [("height", 24), ("width", 32), ("width", 63), ("width", 2)])
+def test_heif_clean_aperture_altered_to_hide_part_of_the_picture_is_noted(tmp_path: Path, field: str,
+                                                                          value: int) -> None:
+    """libheif codes 64 x 48 as 64 x 64 and crops 16 rows with a clean aperture ('clap') anchored at
+    the top-left corner; an altered aperture hides part of the coded picture."""
+    if not _heif_encoder():
+        pytest.skip("no HEIF encoder (pillow-heif with an HEVC encoder) in this build")
+    data = bytearray(_pil(Image.fromarray(_photo(48, 64)), "HEIF", quality=80))
+    clap = data.find(b"clap") + 4
+    offset = {"width": 0, "height": 8}[field]
+    assert struct.unpack_from(">I", data, clap + offset)[0] == {"width": 64, "height": 48}[field]
+    struct.pack_into(">I", data, clap + offset, value)
+    path = tmp_path / "cropped.heic"
+    path.write_bytes(bytes(data))
+    evidence = load_evidence(path)
+    assert {"width": evidence.width, "height": evidence.height}[field] == value
+    assert any("clean aperture" in note for note in evidence.notes), evidence.notes

@@ -24,8 +24,9 @@ they declare (decompression bombs: a few kilobytes declaring 14000 x 14000 pixel
 
 Where a file holds more image data than its header declares (PNG, BMP, TIFF, JPEG's
 "extraneous bytes", a lossy WebP whose last coded bytes are never read), where the padding of a
-row holds data beyond its declared width (BMP, PNG of 1, 2 or 4 bits), or a GIF frame or HEIF
-edge padding does not match the declared size, the picture loads with a note saying so.
+row holds data beyond its declared width (BMP, PNG of 1, 2 or 4 bits), where a HEIF's clean
+aperture hides more of the coded picture than an encoder's padding, or a GIF frame or HEIF edge
+padding does not match the declared size, the picture loads with a note saying so.
 """
 
 from __future__ import annotations
@@ -567,4 +568,103 @@ def check_webp(data: bytes, img: Image.Image) -> list[str]:
         f"(it decodes to the same picture without the last {WEBP_SPARE_BYTES} bytes of its coded data, "
         "whereas a complete file needs all but its last few): the size fields may have been altered, "
         "or data was appended, and the picture shown may not be the one coded"
+    ]
+
+
+# ---- HEIF -----------------------------------------------------------------------------------
+#: Largest coding block of HEVC (a CTU of 64 x 64): encoders pad a picture to it at most.
+HEIF_CODING_BLOCK = 64
+
+
+def _boxes(data: bytes, start: int, end: int) -> dict[bytes, list[tuple[int, int]]]:
+    """{box type: [(payload start, payload end)]} of the ISO base media boxes in ``data[start:end]``."""
+    boxes: dict[bytes, list[tuple[int, int]]] = {}
+    position = start
+    while position + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[position : position + 8])
+        header = 8
+        if size == 1 and position + 16 <= end:
+            (size,) = struct.unpack(">Q", data[position + 8 : position + 16])
+            header = 16
+        elif size == 0:
+            size = end - position
+        if size < header or position + size > end:
+            break
+        boxes.setdefault(kind, []).append((position + header, position + size))
+        position += size
+    return boxes
+
+
+def _primary_properties(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, payload) of the properties associated with the primary item of a HEIF file
+    (ISO/IEC 23008-12, 'pitm', 'iprp', 'ipco', 'ipma'); empty when the structure is unreadable."""
+    (meta,) = _boxes(data, 0, len(data)).get(b"meta", [(0, 0)])[:1]
+    inside = _boxes(data, meta[0] + 4, meta[1])  # 'meta' is a full box
+    if b"pitm" not in inside or b"iprp" not in inside:
+        return []
+    pitm = inside[b"pitm"][0][0]
+    primary = struct.unpack(">I" if data[pitm] else ">H", data[pitm + 4 : pitm + (8 if data[pitm] else 6)])[0]
+    iprp = _boxes(data, *inside[b"iprp"][0])
+    if b"ipco" not in iprp or b"ipma" not in iprp:
+        return []
+    ipco_start, ipco_end = iprp[b"ipco"][0]
+    properties, position = [], ipco_start
+    while position + 8 <= ipco_end:
+        size, kind = struct.unpack(">I4s", data[position : position + 8])
+        if size < 8:
+            break
+        properties.append((kind, data[position + 8 : position + size]))
+        position += size
+    ipma, _end = iprp[b"ipma"][0]
+    version, flags = data[ipma], int.from_bytes(data[ipma + 1 : ipma + 4], "big")
+    (entries,) = struct.unpack(">I", data[ipma + 4 : ipma + 8])
+    position = ipma + 8
+    for _ in range(entries):
+        id_size = 4 if version else 2
+        item = int.from_bytes(data[position : position + id_size], "big")
+        count = data[position + id_size]
+        position += id_size + 1
+        wide = flags & 1
+        indices = []
+        for _ in range(count):
+            value = int.from_bytes(data[position : position + (2 if wide else 1)], "big")
+            indices.append(value & (0x7FFF if wide else 0x7F))
+            position += 2 if wide else 1
+        if item == primary:
+            return [properties[i - 1] for i in indices if 0 < i <= len(properties)]
+    return []
+
+
+def heif_clean_aperture_note(data: bytes) -> list[str]:
+    """A note when the primary picture's clean aperture ('clap') hides more of the coded picture
+    than an encoder's padding.
+
+    Encoders code a picture in whole blocks and crop the padding away with a clean aperture
+    anchored at the top-left corner, removing less than one block (ISO/IEC 14496-12, 12.1.4;
+    ISO/IEC 23008-12). A clean aperture placed elsewhere, or cutting a block or more, hides
+    part of the coded picture: the declared size may have been altered, or the picture cropped
+    without re-coding it.
+    """
+    from fractions import Fraction
+
+    try:
+        properties = dict(_primary_properties(data))
+    except (struct.error, IndexError, ValueError):  # unreadable structure: the decoder reports it
+        return []
+    if b"clap" not in properties or b"ispe" not in properties or len(properties[b"clap"]) < 32:
+        return []
+    coded_width, coded_height = struct.unpack(">II", properties[b"ispe"][4:12])
+    fields = struct.unpack(">IIIIiIiI", properties[b"clap"][:32])
+    if 0 in fields[1::2] or coded_width == 0 or coded_height == 0:
+        return []
+    width, height, horizontal, vertical = (Fraction(fields[i], fields[i + 1]) for i in range(0, 8, 2))
+    left = horizontal + (coded_width - width) / 2
+    top = vertical + (coded_height - height) / 2
+    if left == 0 and top == 0 and coded_width - width < HEIF_CODING_BLOCK and coded_height - height < HEIF_CODING_BLOCK:
+        return []
+    return [
+        f"the HEIF's clean aperture shows {float(width):g} x {float(height):g} pixels of its coded "
+        f"{coded_width} x {coded_height} picture, from ({float(left):g}, {float(top):g}): more than an "
+        "encoder's padding is hidden (the size fields may have been altered, or the picture was "
+        "cropped without re-coding it)"
     ]

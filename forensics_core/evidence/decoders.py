@@ -26,6 +26,7 @@ from .completeness import (
     check_tiff,
     check_webp,
     gif_canvas_note,
+    heif_clean_aperture_note,
     replicated_edge_note,
     load_with_sentinel,
     missing_rows_error,
@@ -346,6 +347,7 @@ def _decode_open_image(
     notes.extend(mode_notes)
     if fmt == "HEIF":
         notes.extend(replicated_edge_note(pixels))
+        notes.extend(heif_clean_aperture_note(data))
         bits = (img.info or {}).get("bit_depth")
         if isinstance(bits, int) and bits > 8 and depth == 8:
             notes.append(f"HEIF stored with {bits} bits per channel, decoded to 8 bits")

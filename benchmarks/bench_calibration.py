@@ -36,6 +36,7 @@ from forensics_core.calibration.reference_set import (
     read_reference_set,
 )
 from forensics_core.detectors import get_detector
+from forensics_core.errors import ForensicsError
 from forensics_core.evidence import load_evidence
 from forensics_core.result_cache import ResultStore
 from forensics_core.synth.data import find_data_root
@@ -49,21 +50,27 @@ STORE = Path("runs") / "result-store"
 def reliability_row(detector_id: str, pictures: list[Path], store: ResultStore) -> dict[str, object]:
     """False alarms at each level and the default threshold's pixel share over ``pictures``."""
     detector = get_detector(detector_id)
-    rates, marked = [], []
+    rates, marked, refused = [], [], 0
     for picture in pictures:
-        result = apply_calibration(store.run(detector, load_evidence(picture), device="cpu"))
+        try:
+            result = apply_calibration(store.run(detector, load_evidence(picture), device="cpu"))
+        except ForensicsError:  # a form the detector does not analyse (double-jpeg: a PNG file)
+            refused += 1
+            continue
         if result.false_alarm_rate is None:
             raise SystemExit(f"{detector_id} is not calibrated: {result.calibration.get('reason')}")
         rates.append(result.false_alarm_rate)
         marked.append(float(result.mask.mean()))
-    return {"images": len(pictures), "alarms": [sum(rate <= level for rate in rates) for level in LEVELS],
-            "pixels": float(np.mean(marked)), "min_rate": min(rates)}
+    return {"images": len(rates), "refused": refused,
+            "alarms": [sum(rate <= level for rate in rates) for level in LEVELS],
+            "pixels": float(np.mean(marked)) if marked else float("nan")}
 
 
 def _cells(row: dict[str, object]) -> list[str]:
     images = row["images"]
     cells = [f"{count}/{images} ({100 * count / images:.1f} %)" for count in row["alarms"]]
-    return [str(images), *cells, f"{100 * row['pixels']:.2f} %"]
+    refused = f" ({row['refused']} refused)" if row["refused"] else ""
+    return [f"{images}{refused}", *cells, f"{100 * row['pixels']:.2f} %"]
 
 
 def main() -> int:
@@ -92,6 +99,9 @@ def main() -> int:
                                ("NoSo authentic (out of distribution)", noso)):
             print(f"{detector_id} on {name}", flush=True)
             row = reliability_row(detector_id, pictures, store)
+            if not row["images"]:
+                print(f"{detector_id} analyses none of these pictures")
+                continue
             lines.append("| " + " | ".join([f"`{detector_id}`", str(calibration.size), name, *_cells(row)]) + " |")
             print(lines[-1], flush=True)
     held_photos = len({image.photo for image in reference.part(HELD_OUT_PART)})

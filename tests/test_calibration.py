@@ -21,8 +21,8 @@ from forensics_core.calibration.calibration_file import (
     save_calibration,
 )
 from forensics_core.calibration.image_score import (
-    REGION_QUANTILE_SCORE,
-    region_quantile_score,
+    REGION_CONTRAST_SCORE,
+    region_contrast_score,
 )
 from forensics_core.calibration.reference_set import (
     read_reference_set,
@@ -44,38 +44,41 @@ from forensics_core.result_cache import ResultStore
 
 
 # ---- the shared image score -------------------------------------------------------------------
-def test_region_score_is_the_upper_quantile_inside_the_largest_region() -> None:
-    heatmap = np.zeros((200, 200), np.float32)
+def test_region_score_is_the_upper_quantile_inside_the_largest_region_above_the_rest() -> None:
+    heatmap = np.full((200, 200), 0.1, np.float32)
     heatmap[10:90, 10:90] = 0.8  # the largest suspicious region
-    heatmap[150:160, 150:160] = 1.0  # a smaller, stronger one is not the largest
-    assert region_quantile_score(heatmap) == pytest.approx(0.8)
+    heatmap[150:160, 150:160] = 1.0  # a smaller, stronger one is not the largest (and lies outside it)
+    assert region_contrast_score(heatmap) == pytest.approx(0.8 - 0.1)
 
 
 def test_region_score_uses_the_quantile_not_the_maximum() -> None:
     heatmap = np.zeros((100, 100), np.float32)
     heatmap[20:70, 20:70] = np.linspace(0.5, 1.0, 50, dtype=np.float32)[None, :]  # 50 columns 0.5..1
     expected = np.quantile(np.linspace(0.5, 1.0, 50), 0.9)
-    assert region_quantile_score(heatmap) == pytest.approx(expected, abs=1e-6)
+    assert region_contrast_score(heatmap) == pytest.approx(expected, abs=1e-6)
 
 
-def test_region_score_of_a_constant_map_is_its_value_and_large_maps_are_reduced() -> None:
-    assert region_quantile_score(np.full((30, 40), 0.3, np.float32)) == pytest.approx(0.3)
+def test_a_map_high_everywhere_scores_low_and_large_maps_are_reduced() -> None:
+    assert region_contrast_score(np.full((30, 40), 1.0, np.float32)) == 0.0
+    saturated = np.ones((100, 100), np.float32)
+    saturated[:, :30] = 0.9  # high everywhere: the region stands 0.1 above the rest
+    assert region_contrast_score(saturated) == pytest.approx(0.1, abs=1e-6)
     big = np.zeros((1024, 2048), np.float32)
     big[256:768, 512:1536] = 0.6  # aligned with the 8x area reduction: exact
-    assert region_quantile_score(big) == pytest.approx(0.6)
+    assert region_contrast_score(big) == pytest.approx(0.6)
 
 
 def test_detectors_declare_their_score_definition() -> None:
-    assert get_detector("ela").score_definition == REGION_QUANTILE_SCORE
-    assert get_detector("jpeg-grid").score_definition != REGION_QUANTILE_SCORE
+    assert get_detector("ela").score_definition == REGION_CONTRAST_SCORE
+    assert get_detector("jpeg-grid").score_definition != REGION_CONTRAST_SCORE
     assert not get_detector("copy-move").calibrated_threshold
-    assert get_detector("ela").describe()["score_definition"] == REGION_QUANTILE_SCORE
+    assert get_detector("ela").describe()["score_definition"] == REGION_CONTRAST_SCORE
 
 
 # ---- false-alarm rate and default threshold -----------------------------------------------------
 def calibration(scores=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), **changes) -> Calibration:
     values = dict(detector_id="ela", detector_version=get_detector("ela").version, weights_sha256={},
-                  score_definition=REGION_QUANTILE_SCORE, reference_scores=tuple(sorted(scores)),
+                  score_definition=REGION_CONTRAST_SCORE, reference_scores=tuple(sorted(scores)),
                   pixel_quantiles={"0.99": 0.5}, default_threshold=0.5, threshold_pixel_rate=0.01,
                   sets_threshold=True, reference={"name": "test set", "photos": 3, "formats": ["png"],
                                                   "provenance": "made in a test"},

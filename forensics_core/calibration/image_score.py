@@ -1,10 +1,10 @@
 """The image score shared by every detector whose paper defines no image-level statistic.
 
-Definition (``region-quantile``): the heatmap is reduced by area averaging so that its longer
+Definition (``region-contrast``): the heatmap is reduced by area averaging so that its longer
 side is at most :data:`SCORE_MAP_SIDE` pixels; its pixels at or above Otsu's threshold
 [Otsu1979]_ of that reduced map are the *suspicious* pixels; the score is the
 :data:`REGION_QUANTILE` quantile of the reduced map inside the largest 8-connected suspicious
-region.
+region minus the median of the map outside that region (0 when nothing stands out).
 
 Why this definition:
 
@@ -12,22 +12,29 @@ Why this definition:
   largest connected region is where a detector's evidence is spatially coherent;
 * Otsu's threshold separates each map into a high and a low class without a level tuned per
   detector, so the same rule applies to every detector's scale;
-* the upper quantile inside the region measures how strongly the region stands out while
-  ignoring its few highest pixels (one saturated pixel does not make a score), unlike the
-  maximum; and unlike a quantile of the whole map it does not grow with the picture's size;
+* the upper quantile inside the region measures how strong the region is while ignoring its few
+  highest pixels (one saturated pixel does not make a score), unlike the maximum; and unlike a
+  quantile of the whole map it does not grow with the picture's size;
+* subtracting the level of the rest of the picture makes the score a *contrast*: several maps
+  saturate at 1 over much of an authentic picture (measured on the authentic reference set, the
+  upper quantile alone was 1.0 on 64 to 78 of 84 pictures for ``splicebuster``, ``noise-level``
+  and ``noise-baseline``), which makes a score that cannot rank authentic pictures and so cannot be
+  calibrated; a map that is high everywhere localises nothing and now scores low;
 * area averaging to a fixed size makes the score independent of the resolution and cheap on a
   20-megapixel picture (one reduced map of at most 256 x 256 pixels).
 
 The score is in the heatmap's own units ([0, 1]); what a given score means is stated by the
 detector's calibration (:mod:`forensics_core.calibration.calibration_file`), never by the number
-alone. A constant map has no suspicious region: its score is its value.
+alone. A constant map has no suspicious region: its score is 0.
 
 Detectors whose paper defines an image statistic keep it (``Detector.score_definition``): the
-number of false alarms of ``jpeg-grid``'s a-contrario grid detection [Nikoukhah2021]_ and
+number of false alarms of ``jpeg-grid``'s a-contrario grid detection [Nikoukhah2021]_,
 ``copy-move``'s verified clone evidence (verified area and correlation of matched regions,
-[Amerini2011]_). Every other detector's score is ``region-quantile``: their papers define maps,
-not image statistics (``splicebuster``'s fitted share of the foreign class stays in its
-``extra`` figures).
+[Amerini2011]_), and the weight of the manipulated class in the two-class mixtures that
+``splicebuster`` [Cozzolino2015]_ and ``cfa`` [Ferrara2012]_ fit by EM (their maps are that
+mixture's posteriors, nearly binary, so a contrast of the map says little about the extent the
+mixture estimates). Every other detector's score is ``region-contrast``: their papers define
+maps, not image statistics.
 
 References
 ----------
@@ -35,6 +42,10 @@ References
    of DCT zeros and its applications in image forensics", Image Processing On Line 11, 2021.
 .. [Amerini2011] I. Amerini et al., "A SIFT-based forensic method for copy-move attack detection and
    transformation recovery", IEEE Trans. Information Forensics and Security 6(3), 2011.
+.. [Cozzolino2015] D. Cozzolino, G. Poggi and L. Verdoliva, "Splicebuster: a new blind image
+   splicing detector", IEEE WIFS 2015.
+.. [Ferrara2012] P. Ferrara, T. Bianchi, A. De Rosa and A. Piva, "Image forgery localization via
+   fine-grained analysis of CFA artifacts", IEEE Trans. Information Forensics and Security 7(5), 2012.
 .. [Otsu1979] N. Otsu, "A threshold selection method from gray-level histograms", IEEE Trans.
    Systems, Man and Cybernetics 9(1), 1979.
 """
@@ -46,7 +57,7 @@ import math
 import numpy as np
 
 #: Name of the shared definition, as recorded in ``Detector.score_definition`` and calibrations.
-REGION_QUANTILE_SCORE = "region-quantile"
+REGION_CONTRAST_SCORE = "region-contrast"
 #: Longer side of the reduced map the score is computed on, in pixels.
 SCORE_MAP_SIDE = 256
 #: Quantile of the reduced map inside the largest suspicious region.
@@ -81,8 +92,8 @@ def largest_suspicious_region(values: np.ndarray) -> np.ndarray:
     return labels == 1 + int(np.argmax(sizes))
 
 
-def region_quantile_score(heatmap: np.ndarray) -> float:
-    """The ``region-quantile`` image score of ``heatmap`` (see the module's docstring).
+def region_contrast_score(heatmap: np.ndarray) -> float:
+    """The ``region-contrast`` image score of ``heatmap`` (see the module's docstring).
 
     Parameters
     ----------
@@ -93,12 +104,11 @@ def region_quantile_score(heatmap: np.ndarray) -> float:
     -------
     float
         The :data:`REGION_QUANTILE` quantile of the area-reduced map inside its largest
-        suspicious region; the map's value when the map is constant.
+        suspicious region minus the median outside it, at least 0; 0 for a constant map.
     """
     values = reduced_map(np.asarray(heatmap))
-    if values.size == 0:
+    region = largest_suspicious_region(values) if values.size else np.zeros(values.shape, bool)
+    if not region.any() or region.all():
         return 0.0
-    region = largest_suspicious_region(values)
-    if not region.any():
-        return float(values.max())
-    return float(np.quantile(values[region], REGION_QUANTILE))
+    contrast = np.quantile(values[region], REGION_QUANTILE) - np.median(values[~region])
+    return float(max(contrast, 0.0))

@@ -347,11 +347,11 @@ class Detector(ABC):
     working_bytes_per_pixel: float = 96.0
     #: Working set of a run that does not grow with the picture (networks, buffers), in bytes.
     working_bytes_fixed: int = 256 << 20
-    #: How ``Result.score`` is defined: ``"region-quantile"``, the score shared by detectors whose
+    #: How ``Result.score`` is defined: ``"region-contrast"``, the score shared by detectors whose
     #: paper defines no image statistic (:mod:`forensics_core.calibration.image_score`, computed by
     #: :meth:`run` from the heatmap), or the name of the statistic the detector's paper defines
     #: (then ``Analysis.score`` is kept).
-    score_definition: str = "region-quantile"
+    score_definition: str = "region-contrast"
     #: Whether the calibration's default threshold replaces the detector's own (False where the
     #: mask is the decision of the paper's own test).
     calibrated_threshold: bool = True
@@ -513,7 +513,7 @@ class Detector(ABC):
         computer's memory) is refused before it starts (:class:`~forensics_core.memory.MemoryBudgetError`).
         """
         from forensics_core.calibration.apply import apply_calibration
-        from forensics_core.calibration.image_score import REGION_QUANTILE_SCORE, region_quantile_score
+        from forensics_core.calibration.image_score import REGION_CONTRAST_SCORE, region_contrast_score
         from forensics_core.device import resolve_device
         from forensics_core.memory import check_budget
         from forensics_core.postprocess import otsu_threshold
@@ -544,7 +544,7 @@ class Detector(ABC):
         reporter.update(1.0, "Thresholding the heatmap")
         mask = analysis.mask if analysis.mask is not None else heatmap >= threshold
         reporter.update(1.0, "Scoring the heatmap")
-        score = region_quantile_score(heatmap) if self.score_definition == REGION_QUANTILE_SCORE else analysis.score
+        score = region_contrast_score(heatmap) if self.score_definition == REGION_CONTRAST_SCORE else analysis.score
         reporter.update(1.0, "Done", force=True)
         return apply_calibration(Result(
             detector_id=self.id,

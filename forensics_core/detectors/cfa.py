@@ -172,6 +172,7 @@ class CFADetector(Detector):
     reference = ("P. Ferrara, T. Bianchi, A. De Rosa and A. Piva, \"Image forgery localization via fine-grained "
                  "analysis of CFA artifacts\", IEEE TIFS 7(5), 2012")
     version = "1.0"
+    score_definition = "share of the picture without the CFA trace, from the fitted two-class mixture"
     description = (
         "Looks for the demosaicing trace of a Bayer camera in the green channel, 2x2 cell by 2x2 cell, and "
         "maps where it is missing. Says 'no CFA trace' when the whole picture has none. Score: estimated "

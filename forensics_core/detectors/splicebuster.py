@@ -92,6 +92,7 @@ class SplicebusterDetector(Detector):
     reference = ("D. Cozzolino, G. Poggi and L. Verdoliva, \"Splicebuster: a new blind image splicing "
                  "detector\", IEEE WIFS 2015")
     version = "1.0"
+    score_definition = "prior of the spliced class in the fitted two-class model (EM)"
     description = (
         "Co-occurrences of quantised third-order residuals on sliding windows, reduced by PCA; an "
         "EM-fitted host model (Gaussian) against a foreign model (uniform or Gaussian) gives the "

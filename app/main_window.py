@@ -338,7 +338,7 @@ class MainWindow(CaseActions, QMainWindow):
         state = self.current_state()
         self.map_series.show_result(state.result if state else None)
         self.clone_pairs.show_result(state.result if state else None)
-        self.verdict_panel.show_result(state.result if state else None)
+        self.verdict_panel.show_result(state.result if state else None, [s.result for s in self.states])
         self.class_maps.show_result(state.result if state else None, self.overlay_panel.colormap_name())
         self.refresh_layer()
         self.refresh_histogram()

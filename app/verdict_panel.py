@@ -2,11 +2,13 @@
 
 Shows :func:`forensics_core.calibration.verdict.verdict` and
 :func:`~forensics_core.calibration.verdict.false_alarm_sentence` of the selected result, coloured
-by level (suspicious, not suspicious, not calibrated), and where the default threshold comes from.
+by level (suspicious, not suspicious, not calibrated), where the default threshold comes from and,
+when the picture has several results, :func:`~forensics_core.calibration.verdict.overall_verdict`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from PySide6.QtCore import Qt
@@ -16,6 +18,7 @@ from forensics_core.calibration.verdict import (
     NOT_SUSPICIOUS,
     SUSPICIOUS,
     false_alarm_sentence,
+    overall_verdict,
     threshold_origin,
     verdict,
 )
@@ -49,6 +52,10 @@ class VerdictPanel(QLabel):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setObjectName("verdictPanel")
 
-    def show_result(self, result: Result | None) -> None:
-        """Show ``result``'s verdict, or nothing."""
-        self.setText(verdict_html(result) if result is not None else "")
+    def show_result(self, result: Result | None, all_results: Sequence[Result] = ()) -> None:
+        """Show ``result``'s verdict (nothing without one) and, when the picture has several
+        results, the verdict over all of them."""
+        text = verdict_html(result) if result is not None else ""
+        if result is not None and len(all_results) > 1:
+            text += f"<br><b>All {len(all_results)} results:</b> {escape(overall_verdict(all_results).text)}"
+        self.setText(text)

@@ -294,8 +294,9 @@ def test_verdict_panel_shows_the_verdict_and_the_false_alarm_sentence(ela_result
     assert "not suspicious at the 5 % level" in panel.text() and "occurs in 10 % of authentic" in panel.text()
     assert "Default threshold 0.5000, from the calibration" in panel.text()
     assert "as high in 10.0 % of authentic references" in describe_result(1, calibrated)
-    panel.show_result(ela_result)
+    panel.show_result(ela_result, [ela_result, calibrated])
     assert "not calibrated" in panel.text() and "no calibration is installed" in panel.text()
+    assert "All 2 results:</b> No detector found evidence of manipulation at the 5 % level" in panel.text()
     panel.show_result(None)
     assert panel.text() == ""
 

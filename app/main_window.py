@@ -28,9 +28,11 @@ from forensics_core.device import resolve_device
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence, load_evidence
 from forensics_core.report import CaseInfo, annotated_image, check_report_path, display_rgb
+from forensics_core.result_cache import index_results
 
 from app.case_actions import CaseActions
 from app.class_maps_panel import ClassMapsPanel
+from app.fusion_panel import FusionPanel
 from app.clone_pairs_panel import ClonePairsPanel
 from app.map_series_panel import MapSeriesPanel
 from app.colour_bar import ColourBar
@@ -98,6 +100,8 @@ class MainWindow(CaseActions, QMainWindow):
         image_layout.setSpacing(0)
         image_layout.addWidget(self.image_view, 1)
         image_layout.addWidget(self.colour_bar)
+        self.fusion_panel = FusionPanel()
+        image_layout.addWidget(self.fusion_panel)
         self.class_maps = ClassMapsPanel()
         self.tabs = QTabWidget()
         self.tabs.addTab(image_tab, "Image")
@@ -305,6 +309,8 @@ class MainWindow(CaseActions, QMainWindow):
                        f"{detector.display_name} has no trained weights installed, so it cannot run "
                        "(it never runs with untrained weights). See Help > User guide.")
             return False
+        if hasattr(detector, "reuse_results"):  # fusion: the open case's runs are not run again
+            detector.reuse_results(index_results([state.result for state in self.states]))
         return self.controller.start(detector, self.evidence, params, device)
 
     def _on_result(self, result: Result, display: DisplayData | None = None) -> None:
@@ -340,6 +346,7 @@ class MainWindow(CaseActions, QMainWindow):
         self.clone_pairs.show_result(state.result if state else None)
         self.verdict_panel.show_result(state.result if state else None, [s.result for s in self.states])
         self.class_maps.show_result(state.result if state else None, self.overlay_panel.colormap_name())
+        self.fusion_panel.show_result(state.result if state else None, self.overlay_panel.colormap_name())
         self.refresh_layer()
         self.refresh_histogram()
         self._refresh_roi_statistics()

@@ -39,6 +39,7 @@ from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
 from forensics_core.calibration.verdict import calibration_text, false_alarm_sentence, threshold_origin, verdict
 from forensics_core.postprocess import histogram, otsu_threshold
+from forensics_core.fusion.report_section import fusion_section_html
 from forensics_core.report_clone_pairs import clone_pairs_section_html
 from forensics_core.render import colorize, outline, overlay, to_uint8_rgb, with_colour_bar
 from forensics_core.roi import Ellipse, Polygon, Roi, RoiRow, bounding_box, roi_table
@@ -369,7 +370,8 @@ def _result_section(index: int, item: ReportItem, base: np.ndarray,
                          "Mask outline (red) at the threshold used, with the regions of interest"))
     parts.append(_figure(histogram_picture(result.heatmap, item.threshold),
                          "Histogram of the heatmap: threshold used (red), Otsu's threshold (dashed blue)", 520))
-    parts.append(class_map_pictures(result, colormap))
+    fusion_html = fusion_section_html(result, colormap, png_data_uri)
+    parts.append(fusion_html or class_map_pictures(result, colormap))  # a fusion result's maps are its members'
     parts.append(class_summary_table(result))
     parts.append(clone_pairs_section_html(result.extra, base, _figure))
     parts.append("<h3>Regions of interest</h3>")

@@ -233,3 +233,35 @@ def test_untrained_fusion_refuses_to_run(tmp_path, monkeypatch, planted_evidence
     assert not fusion.is_trained()
     with pytest.raises(WeightsError, match="not trained"):
         fusion.run(planted_evidence, device="cpu")
+
+
+# ---- workbench and report -------------------------------------------------------------------
+def test_workbench_reuses_the_case_runs_and_shows_the_members(qtbot, fusion_weights, planted_evidence, tmp_path):
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QSettings
+
+    from app.main import configure_pyqtgraph
+    from app.main_window import MainWindow
+    from forensics_core.fusion.report_section import fusion_section_html
+    from forensics_core.report import png_data_uri
+
+    configure_pyqtgraph()
+    window = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.open_image(planted_evidence.path)
+    for detector_id in ("noise-baseline", "fusion"):
+        with qtbot.waitSignal(window.controller.stopped, timeout=60000):
+            assert window.run_detector(detector_id, {}, "cpu")
+    fused = window.states[-1].result
+    assert fused.detector_id == "fusion"
+    assert fused.extra["reused"] == ["noise-baseline"]
+    assert fused.extra["members"]["ela"]["obtained"] == "run"
+    panel = window.fusion_panel
+    assert panel.isVisible() and [row.member for row in panel.rows] == list(MEMBERS)
+    assert "not calibrated" in panel.sentence.text() or "detector" in panel.sentence.text()
+    window.select_result(0)
+    assert not panel.isVisible()
+    section = fusion_section_html(fused, "inferno", png_data_uri)
+    assert "Detectors combined" in section and section.count("<img") == len(MEMBERS)
+    assert all(get_detector(m).limitations[0][:30] in section for m in MEMBERS)

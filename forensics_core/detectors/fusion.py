@@ -31,16 +31,13 @@ from forensics_core.detectors.base import Analysis, Detector, Parameter, Progres
 from forensics_core.errors import EvidenceError, ParameterError, WeightsError
 from forensics_core.fusion.features import feature_stack
 from forensics_core.fusion.layout import FUSION_KEY, layout_from_entry, stale_members
+from forensics_core.fusion.summary import MEMBER_MAP_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from forensics_core.evidence import Evidence
     from forensics_core.result_cache import ResultSource
-
-#: Prefix of the member maps in ``Result.extra_maps``.
-MEMBER_MAP_PREFIX = "member/"
-
 
 def parse_members(text: str) -> list[str]:
     """The member ids of a comma-separated list (blanks ignored); ``ParameterError`` for an id that is

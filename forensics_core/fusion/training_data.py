@@ -38,9 +38,9 @@ _RECORD = "set.json"
 class TrainingSetSpec:
     """How many pictures of each kind, and their side in pixels."""
 
-    forged: int = 120
-    jpeg_splices: int = 24
-    authentic: int = 24
+    forged: int = 80
+    jpeg_splices: int = 16
+    authentic: int = 16
     size: int = 384
     seed: int = FUSION_TRAIN_SEED
 
@@ -48,19 +48,26 @@ class TrainingSetSpec:
         return {"forged": self.forged, "jpeg_splices": self.jpeg_splices, "authentic": self.authentic,
                 "size": self.size, "seed": self.seed}
 
+    def folder_name(self) -> str:
+        """The name of the set's folder, which differs for every spec."""
+        return (f"seed{self.seed}-size{self.size}-forged{self.forged}-jpeg{self.jpeg_splices}"
+                f"-authentic{self.authentic}")
+
 
 def write_training_forgeries(out_dir: Path, spec: TrainingSetSpec = TrainingSetSpec()) -> Path:
-    """Write the training set of ``spec`` to ``out_dir`` (benchmark layout), once.
+    """Write the training set of ``spec`` to ``out_dir / spec.folder_name()`` (benchmark layout),
+    once, and return that folder.
 
-    A folder whose ``set.json`` records the same ``spec`` is left as it is (the pictures are a
-    pure function of the spec), so that results stored for them stay valid.
+    A folder whose ``set.json`` records the same ``spec`` is left as it is. Every picture is a
+    pure function of the spec and its index (a smaller set is the start of a larger one), so
+    results stored for the same pictures stay valid.
     """
     from forensics_core.synth.benchmark import _to_uint8
     from forensics_core.synth.data import load_photo, object_masks, photo_split
     from forensics_core.synth.datasets import ForgeryDataset
     from forensics_core.synth.jpeg_splices import jpeg_splices
 
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) / spec.folder_name()
     record = out_dir / _RECORD
     if record.exists() and json.loads(record.read_text(encoding="utf-8")) == spec.to_json():
         return out_dir

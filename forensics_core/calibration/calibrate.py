@@ -101,6 +101,8 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
     if not images:
         raise CalibrationError(f"The reference set in {reference.folder} has no calibration part.")
     store = ResultStore(store_dir, include_extra_maps=False)
+    if hasattr(detector, "reuse_results"):  # fusion: its members' results come from the same store
+        detector.reuse_results(store)
     scores, pixels, hashes, used, refused = [], [], set(), [], {}
     for index, image in enumerate(images):
         if on_item:

@@ -132,3 +132,32 @@ def test_cancel_stops_the_run(detector, cancel_evidence) -> None:
 
     with pytest.raises(Cancelled):
         detector.run(cancel_evidence, cancel=cancel_on_third_check, device="cpu")
+
+
+def test_ticks_after_every_layer_leave_the_output_unchanged_and_can_stop_a_forward_pass() -> None:
+    import torch
+
+    from forensics_core.models.layer_ticks import tick_after_every_layer
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Sequential(
+        torch.nn.Conv2d(8, 4, 3), torch.nn.BatchNorm2d(4)), torch.nn.Conv2d(4, 2, 1)).eval()
+    images = torch.rand(2, 3, 32, 32)
+    with torch.inference_mode():
+        plain = model(images)
+        ticks: list[int] = []
+        with tick_after_every_layer(model, lambda: ticks.append(1)):
+            ticked = model(images)
+    assert torch.equal(plain, ticked)
+    assert len(ticks) == 2 * 6  # before and after each of the six submodules
+
+    def cancel_at_third() -> None:
+        ticks.append(1)
+        if len(ticks) == 3:
+            raise Cancelled("The analysis was cancelled.")
+
+    ticks.clear()
+    with pytest.raises(Cancelled), torch.inference_mode(), tick_after_every_layer(model, cancel_at_third):
+        model(images)
+    assert len(ticks) == 3
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())  # hooks removed

@@ -48,22 +48,27 @@ def _prepare(model: LSTMEnDec, device: torch.device) -> LSTMEnDec:
     return model.to(device=device, memory_format=torch.channels_last).eval()
 
 
-def predict_windows(model: LSTMEnDec, windows: np.ndarray, device: torch.device) -> np.ndarray:
-    """Probability of "manipulated" (Nx256x256) of N 256x256x3 float32 windows in [0, 1]."""
+def predict_windows(model: LSTMEnDec, windows: np.ndarray, device: torch.device,
+                    tick: Callable[[], object] | None = None) -> np.ndarray:
+    """Probability of "manipulated" (Nx256x256) of N 256x256x3 float32 windows in [0, 1]; ``tick()``
+    after every layer (a forward pass takes over a second on the CPU)."""
     import torch
 
-    with torch.inference_mode():
+    from forensics_core.models.layer_ticks import tick_after_every_layer
+
+    with torch.inference_mode(), tick_after_every_layer(model, tick):
         batch = torch.from_numpy(np.ascontiguousarray(windows)).to(device).permute(0, 3, 1, 2)
         logits = model(batch.contiguous(memory_format=torch.channels_last))
         return torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
 
 
-def predict_resized(model: LSTMEnDec, rgb: np.ndarray, device: torch.device) -> np.ndarray:
+def predict_resized(model: LSTMEnDec, rgb: np.ndarray, device: torch.device,
+                    tick: Callable[[], object] | None = None) -> np.ndarray:
     """The paper's inference: whole image resized to 256x256, probability resized back (HxW)."""
     height, width = rgb.shape[:2]
     shrink = height >= INPUT_SIZE and width >= INPUT_SIZE
     small = cv2.resize(rgb, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    probability = predict_windows(model, small[None], device)[0]
+    probability = predict_windows(model, small[None], device, tick)[0]
     return cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
@@ -142,7 +147,8 @@ class LSTMEnDecDetector(SingleModelDetector):
         rgb = evidence.rgb_float()
         if params["mode"] == "resize":
             reporter.update(0.1, "Running LSTM-EnDec on the image resized to 256x256", force=True)
-            heatmap = predict_resized(model, rgb, device)
+            heatmap = predict_resized(model, rgb, device, lambda: reporter.update(
+                0.5, "Running LSTM-EnDec on the image resized to 256x256"))
         else:
             def on_batch(fraction: float) -> None:
                 reporter.update(0.05 + 0.95 * fraction, "Running LSTM-EnDec on 256x256 windows")

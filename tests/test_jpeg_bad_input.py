@@ -129,3 +129,17 @@ def test_cancel_stops_every_jpeg_detector(tmp_path):
     for detector_id in JPEG_DETECTORS:
         with pytest.raises(Cancelled):
             get_detector(detector_id).run(evidence, cancel=lambda: True)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (17, 23), (40, 64)])
+def test_double_jpeg_reports_nothing_for_pictures_too_small_to_model(tmp_path, size):
+    """Fewer than 64 blocks: no histogram to model (an 8x8 picture once crashed the calibration)."""
+    from forensics_core.synth.jpeg_splices import compress_on_grid
+    from tests.jpeg_fixtures import write_jpeg
+
+    picture = np.ascontiguousarray(compress_on_grid(textured_photo(0, 64, 64), 60, (3, 5))[: size[0], : size[1]])
+    evidence = load_evidence(write_jpeg(tmp_path / "tiny.jpg", picture, 95))
+    for mode in ("auto", "aligned", "non-aligned"):
+        result = get_detector("double-jpeg").run(evidence, {"mode": mode})
+        assert result.extra["model"] is None and "fewer than 64" in result.extra["note"]
+        assert result.heatmap.shape == size and not result.mask.any()

@@ -75,6 +75,9 @@ MAX_STEP_RATIO = 4
 CALIBRATION_SAMPLE = 20_000
 #: Offset of the calibration grid (rows, columns): half a block away from the JPEG grid.
 CALIBRATION_OFFSET = (4, 4)
+#: Fewest 8x8 blocks whose histograms are modelled: below this (a 64x64 picture) the per-frequency
+#: histograms are too sparse for either model and nothing is reported.
+MIN_BLOCKS = 64
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,14 @@ def calibration_sample(evidence: Evidence) -> np.ndarray:
 
 def fit_aligned(luma: LumaCoefficients, calibration: np.ndarray, positions: tuple[tuple[int, int], ...],
                 min_evidence: float, reporter: ProgressReporter) -> list[FrequencyModel]:
-    """The aligned model of every frequency of ``positions`` whose evidence reaches ``min_evidence``."""
-    models = []
+    """The aligned model of every frequency of ``positions`` whose evidence reaches ``min_evidence``.
+
+    None is fitted when the picture is too small (under 12 pixels across or down) for a single
+    calibration block.
+    """
+    models: list[FrequencyModel] = []
+    if calibration.shape[0] == 0:
+        return models
     for index, (u, v) in enumerate(positions):
         reporter.update(index / len(positions), f"Aligned model: frequency ({u}, {v})")
         model = fit_frequency(luma.coefficients[:, :, u, v].ravel().astype(np.int64), calibration[:, u, v],
@@ -249,10 +258,11 @@ class DoubleJpeg(Detector):
         aligned: list[FrequencyModel] = []
         nonaligned: NonAlignedModel | None = None
         first_grid_blocks: dict[tuple[int, int], np.ndarray] = {}
-        if mode != "non-aligned":
+        big_enough = luma.coefficients.shape[0] * luma.coefficients.shape[1] >= MIN_BLOCKS
+        if mode != "non-aligned" and big_enough:
             aligned = fit_aligned(luma, calibration_sample(evidence), positions, min_evidence,
                                   reporter.scaled(0.1, 0.4))
-        if mode != "aligned":
+        if mode != "aligned" and big_enough:
             progress = reporter.scaled(0.4, 0.85)
             nonaligned, first_grid_blocks = fit_nonaligned(
                 luma, positions, min_evidence, lambda f: progress.update(f, "Non-aligned model: first grid and steps"))
@@ -267,7 +277,9 @@ class DoubleJpeg(Detector):
             return Analysis(heatmap=np.zeros(shape, np.float32), score=0.0, threshold=0.5,
                             extra={**extra, "model": None, "double_quantised_frequencies": [],
                                    "note": "No double compression found: the file looks compressed once, or "
-                                           "its first compression left no trace."})
+                                           "its first compression left no trace." if big_enough else
+                                           f"The picture has fewer than {MIN_BLOCKS} 8x8 blocks: too few "
+                                           "coefficients to model."})
         reporter.update(0.85, "Block posterior probabilities", force=True)
         from scipy.special import expit
 

@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover (the listing of detectors must not load Py
 
 #: Side of the tiles whose means the neighbourhood average is built from.
 _TILE = 8
+#: Rows of tiles compared with a re-save at a time (a cancel check between bands of 512 pixel rows).
+_BAND_TILES = 64
 
 
 def ghost_differences(bgr: np.ndarray, qualities: list[int], window_tiles: int,
@@ -48,10 +50,14 @@ def ghost_differences(bgr: np.ndarray, qualities: list[int], window_tiles: int,
     for index, quality in enumerate(qualities):
         reporter.update(index / len(qualities), f"Re-saving at quality {quality}")
         resaved = recompress_bgr(bgr, quality)
-        reporter.update((index + 0.5) / len(qualities), f"Comparing with the re-save at quality {quality}")
-        difference = cv2.absdiff(bgr, resaved)
-        squared = cv2.transform(cv2.multiply(difference, difference, dtype=cv2.CV_32F), third)
-        tiles = block_means(squared, _TILE)
+        bands = []
+        for top in range(0, bgr.shape[0], _BAND_TILES * _TILE):  # whole tiles per band: the same means
+            reporter.update((index + 0.5) / len(qualities), f"Comparing with the re-save at quality {quality}")
+            rows = slice(top, top + _BAND_TILES * _TILE)
+            difference = cv2.absdiff(bgr[rows], resaved[rows])
+            squared = cv2.transform(cv2.multiply(difference, difference, dtype=cv2.CV_32F), third)
+            bands.append(block_means(squared, _TILE))
+        tiles = np.concatenate(bands)
         maps.append(cv2.blur(tiles, (window_tiles, window_tiles), borderType=cv2.BORDER_REFLECT))
     return np.stack(maps)
 

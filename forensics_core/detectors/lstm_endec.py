@@ -51,7 +51,7 @@ def _prepare(model: LSTMEnDec, device: torch.device) -> LSTMEnDec:
 def predict_windows(model: LSTMEnDec, windows: np.ndarray, device: torch.device,
                     tick: Callable[[], object] | None = None) -> np.ndarray:
     """Probability of "manipulated" (Nx256x256) of N 256x256x3 float32 windows in [0, 1]; ``tick()``
-    after every layer (a forward pass takes over a second on the CPU)."""
+    before and after every layer (a forward pass takes over a second on the CPU)."""
     import torch
 
     from forensics_core.models.layer_ticks import tick_after_every_layer

@@ -161,3 +161,22 @@ def test_ticks_after_every_layer_leave_the_output_unchanged_and_can_stop_a_forwa
         model(images)
     assert len(ticks) == 3
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())  # hooks removed
+
+
+def test_a_long_library_call_is_waited_for_while_cancel_is_checked() -> None:
+    from forensics_core.blocking_calls import call_while_checking
+
+    ticks: list[float] = []
+    assert call_while_checking(lambda: time.sleep(0.5) or "done", lambda: ticks.append(time.monotonic()),
+                               interval_s=0.05) == "done"
+    assert len(ticks) >= 5  # checked while the call ran
+    with pytest.raises(ZeroDivisionError):  # the call's own error reaches the caller
+        call_while_checking(lambda: 1 / 0, lambda: None)
+
+    def cancel() -> None:
+        raise Cancelled("The analysis was cancelled.")
+
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        call_while_checking(lambda: time.sleep(3.0), cancel, interval_s=0.05)
+    assert time.monotonic() - started < 1.0  # the cancel does not wait for the call to end

@@ -24,11 +24,12 @@ TIFS 10(11), 2015.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import cv2
 import numpy as np
 
+from forensics_core.blocking_calls import call_while_checking
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.evidence import Evidence
@@ -149,7 +150,8 @@ class CopyMoveDetector(Detector):
         hypotheses: list[AffineHypothesis] = []
         if params["keypoints"]:
             reporter.update(0.05, "SIFT keypoints", force=True)
-            hypotheses += self._keypoint_hypotheses(grey, params["g2nn_ratio"])
+            hypotheses += self._keypoint_hypotheses(grey, params["g2nn_ratio"],
+                                                    lambda: reporter.update(0.05, "SIFT keypoints"))
         dense_consistency = np.zeros((height, width), np.float32)
         if params["dense"]:
             reporter.update(0.3, "Dense field (Zernike moments, PatchMatch)", force=True)
@@ -159,17 +161,21 @@ class CopyMoveDetector(Detector):
             dense_consistency = cv2.resize(consistency, (width, height), interpolation=cv2.INTER_LINEAR)
         verified = self._verify_all(verifier, hypotheses, reporter.scaled(0.7, 0.95))
         reporter.update(0.95, "Mapping the pairs", force=True)
-        return self._analysis(evidence, verified, dense_consistency, scale)
+        return self._analysis(evidence, verified, dense_consistency, scale,
+                              lambda: reporter.update(0.97, "Mapping the pairs"))
 
     # ---- searches ---------------------------------------------------------------------------
     @staticmethod
-    def _keypoint_hypotheses(grey: np.ndarray, ratio: float) -> list[AffineHypothesis]:
-        """Affine hypotheses from SIFT matches (Amerini et al. 2011)."""
+    def _keypoint_hypotheses(grey: np.ndarray, ratio: float, tick: Callable[[], object]) -> list[AffineHypothesis]:
+        """Affine hypotheses from SIFT matches (Amerini et al. 2011); ``tick()`` at least every second."""
         height, width = grey.shape
         diagonal = math.hypot(height, width)
-        points, descriptors = sift_features(np.clip(grey, 0, 255).astype(np.uint8), max_keypoints=12000,
-                                            contrast_threshold=0.02)
+        grey_8bit = np.clip(grey, 0, 255).astype(np.uint8)
+        points, descriptors = call_while_checking(  # one OpenCV call of a few seconds on 3 MP
+            lambda: sift_features(grey_8bit, max_keypoints=12000, contrast_threshold=0.02), tick)
+        tick()
         pairs = g2nn_matches(points, descriptors, ratio=ratio, neighbours=10, min_distance=max(10.0, 0.01 * diagonal))
+        tick()
         return affine_hypotheses(points, pairs, linkage_distance=max(30.0, 0.04 * diagonal),
                                  ransac_threshold=max(3.0, 0.003 * diagonal), min_inliers=4)
 
@@ -209,8 +215,9 @@ class CopyMoveDetector(Detector):
     # ---- result -----------------------------------------------------------------------------
     @staticmethod
     def _analysis(evidence: Evidence, verified: list[VerifiedRegions], dense_consistency: np.ndarray,
-                  scale: float) -> Analysis:
-        """Heatmap, extra maps and the list of pairs at the evidence's size."""
+                  scale: float, tick: Callable[[], object]) -> Analysis:
+        """Heatmap, extra maps and the list of pairs at the evidence's size; ``tick()`` between the
+        whole-picture steps."""
         shape = dense_consistency.shape
         # Outside verified regions the heatmap ranks places by the dense field's consistency alone,
         # kept below the detection level.
@@ -238,8 +245,11 @@ class CopyMoveDetector(Detector):
             extra_maps["target"] = full(directed_target)
         if undirected.any():
             extra_maps["pair"] = full(undirected)
+        tick()
         full_heatmap = cv2.resize(heatmap.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+        tick()
         detected = full(directed_source | directed_target | undirected) > 0
+        tick()
         # Bilinear upscaling must not push a detected pixel below the level nor lift others above it.
         full_heatmap = np.where(detected, np.maximum(full_heatmap, DETECTION_LEVEL),
                                 np.minimum(full_heatmap, DETECTION_LEVEL * 0.99)).astype(np.float32)

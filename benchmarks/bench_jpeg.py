@@ -61,12 +61,14 @@ CONSTRUCTED_RUNS = (("ela", "ela", {}), ("jpeg-ghost", "jpeg-ghost", {}), ("doub
 VISIBLE = {
     "double-jpeg": "aligned or non-aligned first save with q2 above q1 (Lin et al. 2009 / Bianchi & Piva 2012: "
                    "the first quantisation survives a finer last one; non-aligned needs a wider margin, about "
-                   "20); aligned also some q1 > q2 whose steps are not multiples; JPEG files only",
+                   "20); the aligned model also partly sees a few q1 > q2 pairs whose steps are not multiples; JPEG "
+                   "files only",
     "jpeg-grid": "a region whose grid differs from the main grid in the final picture, i.e. while the last save "
                  "keeps the first grids (lossless, or quality about 98), e.g. a paste with its own shifted grid "
                  "(tests/test_jpeg_detectors.py). Saved as JPEG below 98, the last "
                  "grid covers everything and no region is validated; the heatmap's share of votes for other "
-                 "grids (at most 0.45, no NFA behind it) still often separates the paste on photographs. A "
+                 "grids (at most 0.45, no NFA behind it) sometimes separates the paste on photographs, mostly at "
+                 "q2 of 95 and above. A "
                  "non-aligned picture saved at 98 makes the last grid the main one and the background the "
                  "foreign region (AUC near 0: the boundary is found, the polarity is ZERO's)",
     "jpeg-grid missing_grid": "in addition, a never-compressed paste saved losslessly, aligned or into a "

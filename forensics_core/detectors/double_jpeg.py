@@ -33,9 +33,10 @@ summed over the kept frequencies), named in ``extra["model"]`` with both evidenc
 What each model can see (constructed splices, a picture saved at ``q1``, a region pasted from a
 never-compressed photograph, saved at ``q2``; ``benchmarks/bench_jpeg.py`` measures it): the
 aligned model, a first save on the same grid with ``q2`` above ``q1`` (its steps not divisors of
-the last); the non-aligned model, a first save on a shifted grid with ``q2`` well above ``q1``.
-When ``q2 <= q1`` the last quantisation erases the first one's traces and neither model, nor any
-method of this family, can see the paste.
+the last); the non-aligned model, a first save on a shifted grid with ``q2`` well above ``q1``
+(about 20 higher). When ``q2 <= q1`` the last quantisation mostly erases the first one's traces:
+the aligned model still partly sees a few pairs whose steps are not multiples of each other, the
+non-aligned model nothing, and no method of this family is reliable there.
 
 The photoholmes configuration of Lin et al.'s method uses the first 10 frequencies in zig-zag
 order, DC included; this is the default here too, for both models.

@@ -6,6 +6,11 @@ whether :meth:`Detector.estimate_peak_bytes` (what the memory budget checks) cov
 peak at 20 megapixels, extrapolated from the slope. Run from the repository root::
 
     python benchmarks/bench_memory_budget.py [--detectors ID ...]
+    python benchmarks/bench_memory_budget.py --detectors copy-move --megapixels 0.5 2 6 20
+
+With ``--megapixels`` each detector runs at each of those sizes instead (4:3 pictures), and the
+table compares the measured peak growth with the estimate at every size (for detectors whose
+working set is not proportional to the picture, such as copy-move, which downscales).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def _image(folder: Path, height: int, width: int) -> Path:
     return path
 
 
-def _child(detector_id: str, image: str) -> None:
+def _child(detector_id: str, image: str, params: list[str]) -> None:
     from bench_resampling import measure_peak_memory
 
     from forensics_core.detectors import get_detector
@@ -47,22 +52,62 @@ def _child(detector_id: str, image: str) -> None:
 
     detector = get_detector(detector_id)
     evidence = load_evidence(image)
-    _, figures = measure_peak_memory(detector, evidence)
-    figures["estimate"] = detector.estimate_peak_bytes(evidence, detector.default_params())
+    values = detector.validate_params(dict(pair.split("=", 1) for pair in params))  # as --param NAME=VALUE
+    _, figures = measure_peak_memory(detector, evidence, values)
+    figures["estimate"] = detector.estimate_peak_bytes(evidence, values)
     print(json.dumps(figures))
+
+
+def _measure(detector_id: str, image: Path, params: list[str] = ()) -> dict | None:
+    """Peak memory figures of one run in a fresh process (None when the run failed)."""
+    child = subprocess.run([sys.executable, __file__, "--child", detector_id, str(image), *params],
+                           capture_output=True, text=True)
+    if child.returncode != 0:
+        print(f"| {detector_id} | {image.name}: failed: "
+              f"{(child.stderr.strip().splitlines() or ['?'])[-1][:80]} | | | |", flush=True)
+        return None
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def per_size_table(detectors: list, megapixels: list[float], params: list[str] = ()) -> None:
+    """Measured peak growth against the estimate at each picture size."""
+    print("| detector | picture | peak growth | estimate | estimate / measured |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in megapixels:
+            width = int((size * 1e6 * 4 / 3) ** 0.5)
+            image = _image(Path(tmp), width * 3 // 4, width)
+            for detector in detectors:
+                run = _measure(detector.id, image, params)
+                if run is None:
+                    continue
+                growth = (run["peak_kib"] - run["before_kib"]) * 1024
+                print(f"| {detector.id} | {run['width']}x{run['height']} ({run['width'] * run['height'] / 1e6:.1f} MP) "
+                      f"| {growth / 2**20:.0f} MB | {run['estimate'] / 2**20:.0f} MB "
+                      f"| {run['estimate'] / max(growth, 1):.2f} |", flush=True)
+            image.unlink()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--detectors", nargs="*")
-    parser.add_argument("--child", nargs=2, metavar=("DETECTOR", "IMAGE"), help=argparse.SUPPRESS)
+    parser.add_argument("--megapixels", nargs="*", type=float,
+                        help="measure at these sizes and compare with the estimate at each")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="detector parameter for --megapixels runs (repeatable)")
+    parser.add_argument("--child", nargs="+", metavar="DETECTOR IMAGE [NAME=VALUE ...]", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(*args.child)
+        _child(args.child[0], args.child[1], args.child[2:])
         return 0
     from forensics_core.detectors import list_detectors
 
     detectors = [d for d in list_detectors() if d.is_trained() and (not args.detectors or d.id in args.detectors)]
+    if args.megapixels:
+        if args.param:
+            print(f"Parameters: {', '.join(args.param)}")
+        per_size_table(detectors, args.megapixels, args.param)
+        return 0
     print("| detector | peak growth 0.2 MP | peak growth 1.8 MP | measured bytes/pixel | declared bytes/pixel "
           f"| estimate covers {PROJECTED_PIXELS / 1e6:.0f} MP |")
     print("|---|---|---|---|---|---|")

@@ -156,7 +156,8 @@ def _memory_kib(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def measure_peak_memory(detector: Detector, evidence: Evidence) -> tuple[Result, dict[str, Any]]:
+def measure_peak_memory(detector: Detector, evidence: Evidence, params: dict[str, Any] | None = None
+                        ) -> tuple[Result, dict[str, Any]]:
     """Run ``detector`` on ``evidence`` and measure this process's memory (call it in a child process).
 
     The peak (``VmHWM``) is reset to the current resident size just before the run. Returns the
@@ -165,7 +166,7 @@ def measure_peak_memory(detector: Detector, evidence: Evidence) -> tuple[Result,
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
     before = _memory_kib("VmRSS")
     started = time.perf_counter()
-    result = detector.run(evidence)
+    result = detector.run(evidence, params)
     seconds = time.perf_counter() - started
     return result, {"before_kib": before, "peak_kib": _memory_kib("VmHWM"), "seconds": seconds,
                     "height": evidence.height, "width": evidence.width}

@@ -180,3 +180,48 @@ def test_a_long_library_call_is_waited_for_while_cancel_is_checked() -> None:
     with pytest.raises(Cancelled):
         call_while_checking(lambda: time.sleep(3.0), cancel, interval_s=0.05)
     assert time.monotonic() - started < 1.0  # the cancel does not wait for the call to end
+
+
+_PEAK_PROBE = """
+import json, sys
+from pathlib import Path
+from forensics_core.detectors import get_detector
+from forensics_core.evidence import load_evidence
+
+detector, evidence = get_detector(sys.argv[1]), load_evidence(sys.argv[2])
+def memory_kib(field):
+    return next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith(field + ':'))
+Path('/proc/self/clear_refs').write_text('5')  # peak (VmHWM) reset to the resident size now
+before = memory_kib('VmRSS')
+detector.run(evidence, device='cpu')
+print(json.dumps({'growth': (memory_kib('VmHWM') - before) * 1024,
+                  'estimate': detector.estimate_peak_bytes(evidence, detector.default_params())}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc peak-memory reset")
+def test_copy_move_memory_estimate_covers_its_measured_peak(tmp_path: Path) -> None:
+    """Peak memory growth of a run in a fresh process (as benchmarks/bench_memory_budget.py measures it)
+    on a textured 1.2-megapixel picture holding a clone."""
+    import json
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(22)
+    grey = _texture(rng.integers(0, 256, (960, 1280)).astype(np.uint8))
+    rgb = np.stack([grey, np.roll(grey, 7, axis=1), np.roll(grey, 13, axis=0)], axis=-1)
+    rgb[600:760, 800:1000] = rgb[100:260, 150:350]  # the clone
+    image = write_png(tmp_path / "clone.png", rgb)
+    probe = subprocess.run([sys.executable, "-c", _PEAK_PROBE, "copy-move", str(image)], capture_output=True,
+                           text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    figures = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert figures["growth"] > 50 << 20  # the probe measured a real run
+    assert figures["estimate"] >= figures["growth"], figures
+
+
+def _texture(grey: np.ndarray) -> np.ndarray:
+    """Texture with detail at several scales (what SIFT and the dense field match)."""
+    import cv2
+
+    return cv2.addWeighted(grey, 0.5, cv2.GaussianBlur(grey, (0, 0), 3), 0.5, 0)

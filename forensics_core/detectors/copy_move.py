@@ -119,8 +119,12 @@ class CopyMoveDetector(Detector):
         "The source and the copy are told apart only for rotated or scaled clones; otherwise both regions are reported as a pair.",
     )
     needs_weights = False
-    #: Measured 243 bytes a pixel up to 1.8 MP (benchmarks/bench_memory_budget.py); declared with a margin.
-    working_bytes_per_pixel = 320.0
+    #: Working set per pixel of the analysis-size picture (searches and verification): measured about
+    #: 230 bytes (benchmarks/bench_memory_budget.py --megapixels), declared with a margin.
+    working_bytes_per_analysis_pixel = 320.0
+    #: Working set per pixel of the evidence (full-size maps): measured about 17 bytes above the
+    #: analysis size, declared with a margin.
+    working_bytes_per_pixel = 24.0
     parameters = (
         Parameter("correlation", float, 0.55, "Correlation threshold",
                   "Local correlation of fine detail above which a pixel agrees with its counterpart.", 0.2, 0.95),
@@ -138,6 +142,15 @@ class CopyMoveDetector(Detector):
         Parameter("dense_megapixels", float, 0.35, "Dense search size (MP)",
                   "Size at which the dense field is computed.", 0.1, 10.0),
     )
+
+    def estimate_peak_bytes(self, evidence: Evidence, params: Mapping[str, Any]) -> int:
+        """The searches and verification work on the picture downscaled to ``analysis_megapixels``;
+        only the final maps have the evidence's size."""
+        values = self.validate_params(params)
+        pixels = evidence.width * evidence.height
+        analysed = min(pixels, values["analysis_megapixels"] * 1e6)
+        return int(self.working_bytes_per_analysis_pixel * analysed + self.working_bytes_per_pixel * pixels
+                   + self.working_bytes_fixed)
 
     def analyse(self, evidence: Evidence, params: Mapping[str, Any], reporter: ProgressReporter,
                 device: torch.device) -> Analysis:

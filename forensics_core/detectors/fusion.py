@@ -29,7 +29,6 @@ import numpy as np
 from forensics_core.detectors import get_detector, register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter, Result
 from forensics_core.errors import EvidenceError, ParameterError, WeightsError
-from forensics_core.fusion.features import feature_stack
 from forensics_core.fusion.layout import FUSION_KEY, layout_from_entry, stale_members
 from forensics_core.fusion.summary import MEMBER_MAP_PREFIX
 
@@ -85,8 +84,9 @@ class FusionDetector(Detector):
                   "Comma-separated detector ids to combine; empty = every detector the fusion model was "
                   "trained with. Only detectors the model knows can be chosen."),
     )
-    #: Working set besides the largest member's: member maps and the feature stack (float32).
-    working_bytes_per_pixel = 4.0 * (1 + 3) * 16
+    #: Working set besides the largest member's, per member: its map (float32); plus one member's
+    #: features and the logits (see :meth:`estimate_peak_bytes`).
+    working_bytes_per_pixel = 4.0
 
     def __init__(self, model: Any = None) -> None:
         super().__init__(model)
@@ -176,14 +176,15 @@ class FusionDetector(Detector):
                 f"{'this detector' if len(stale) == 1 else 'these detectors'} out (parameter 'members').")
 
     def estimate_peak_bytes(self, evidence: "Evidence", params: Mapping[str, Any]) -> int:
-        """The largest member's working set plus the member maps and features."""
+        """The largest member's working set plus the member maps, one member's features and the logits."""
         try:
             members = self.members(params)
         except (WeightsError, ParameterError):
             members = []
         largest = max((get_detector(m).estimate_peak_bytes(evidence, {}) for m in members), default=0)
         pixels = evidence.width * evidence.height
-        return int(largest + pixels * 4.0 * 4 * max(len(members), 1) + self.working_bytes_fixed)
+        per_pixel = self.working_bytes_per_pixel * max(len(members), 1) + 4.0 * (3 + 1 + 2)
+        return int(largest + pixels * per_pixel + self.working_bytes_fixed)
 
     # ---- running --------------------------------------------------------------------------
     def _member_result(self, member: str, evidence: "Evidence", reporter: ProgressReporter,
@@ -205,7 +206,8 @@ class FusionDetector(Detector):
 
     def analyse(self, evidence: "Evidence", params: Mapping[str, Any], reporter: ProgressReporter,
                 device: "torch.device") -> Analysis:
-        """Members' results (reused or run), their features, the fused probability map."""
+        """Members' results (reused or run), then the fused probability map; the score is the shared
+        ``region-quantile`` score of that map (:meth:`Detector.run`)."""
         from forensics_core.calibration.apply import apply_calibration
         from forensics_core.fusion.model import fuse
 
@@ -219,15 +221,13 @@ class FusionDetector(Detector):
             part = reporter.scaled(0.9 * index / len(members), 0.9 * (index + 1) / len(members))
             part.update(0.0, f"{member} ({index + 1} of {len(members)})", force=True)
             results[member], obtained[member] = self._member_result(member, evidence, part, device)
-        shape = (evidence.height, evidence.width)
-        maps = {member: (results[member].heatmap if results.get(member) is not None else np.zeros(shape, np.float32))
-                for member in layout["members"]}
-        reporter.update(0.92, "Computing the member features")
-        features = feature_stack(maps, layout["members"])
-        reporter.update(0.97, "Fusing the member maps")
-        fused = fuse(model, features, [member in members and results[member] is not None
-                                       for member in layout["members"]])
-        del features
+        maps = {member: result.heatmap for member, result in results.items() if result is not None}
+        if not maps:
+            raise EvidenceError("None of the chosen detectors can analyse this picture: "
+                                + "; ".join(f"{member}: {how}" for member, how in obtained.items()))
+        fused = fuse(model, maps, layout["members"],
+                     lambda index, member: reporter.update(0.9 + 0.1 * index / len(layout["members"]),
+                                                           f"Fusing: features of {member}"))
         extra: dict[str, Any] = {"members": {}, "model_members": list(layout["members"])}
         for member in members:
             result = results[member]
@@ -240,7 +240,6 @@ class FusionDetector(Detector):
                                         "calibration": calibrated.calibration.get("status", "not calibrated")}
         extra["reused"] = [member for member in members if obtained[member] == "reused"]
         return Analysis(heatmap=fused, score=0.0, extra=extra,
-                        extra_maps={f"{MEMBER_MAP_PREFIX}{member}": maps[member] for member in members
-                                    if results[member] is not None},
+                        extra_maps={f"{MEMBER_MAP_PREFIX}{member}": heatmap for member, heatmap in maps.items()},
                         weights_sha256=hashes)
 

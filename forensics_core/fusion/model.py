@@ -16,13 +16,13 @@ in their manifest entry (:mod:`forensics_core.fusion.layout`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from forensics_core.fusion.features import FEATURES_PER_MEMBER
+from forensics_core.fusion.features import FEATURES_PER_MEMBER, member_features
 
 
 class FusionModel(nn.Module):
@@ -54,23 +54,37 @@ class FusionModel(nn.Module):
         return self.linear((features - self.mean) / self.std).squeeze(-1)
 
 
-def fuse(model: FusionModel, features: np.ndarray, present: Sequence[bool] | None = None) -> np.ndarray:
-    """The fused probability map of a HxWxF feature stack.
+def fuse(model: FusionModel, heatmaps: Mapping[str, np.ndarray | None], members: Sequence[str],
+         on_member: Callable[[int, str], None] | None = None) -> np.ndarray:
+    """The fused probability map of the members' heatmaps.
 
-    ``present`` (one flag per member) marks members whose maps are missing (not chosen): their
-    features are set to the training mean, so that they add nothing to the logit.
+    ``members`` is the model's member order; ``heatmaps[member]`` is that member's HxW map, or None
+    (or absent) when the member was left out or could not analyse the picture: its features are
+    then set to the training mean, so that it adds nothing to the logit. The logit is summed member
+    by member, so that only one member's features (HxWx3) are held at a time; ``on_member(index,
+    member)`` is called before each (progress and cancel).
     """
-    height, width, n = features.shape
+    n = len(members) * len(FEATURES_PER_MEMBER)
     if n != model.n_features:
-        raise ValueError(f"the fusion model reads {model.n_features} features, got {n}")
-    weight = model.linear.weight.detach().cpu().numpy().ravel() / model.std.cpu().numpy()
-    offset = float(model.linear.bias.detach().cpu()) - float(weight @ model.mean.cpu().numpy())
-    if present is not None:
-        keep = np.repeat(np.asarray(present, dtype=bool), len(FEATURES_PER_MEMBER))
-        offset += float(weight[~keep] @ model.mean.cpu().numpy()[~keep])
-        weight = np.where(keep, weight, 0.0)
-    logits = features.reshape(-1, n) @ weight.astype(np.float32) + np.float32(offset)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32).reshape(height, width)
+        raise ValueError(f"the fusion model reads {model.n_features} features, got {len(members)} members")
+    mean = model.mean.cpu().numpy().astype(np.float64)
+    weight = model.linear.weight.detach().cpu().numpy().ravel().astype(np.float64) / model.std.cpu().numpy()
+    # Logit of a row x: weight . x + offset; a missing member's features equal the mean.
+    offset = float(model.linear.bias.detach().cpu()) - float(weight @ mean)
+    shape = next(np.shape(m) for m in heatmaps.values() if m is not None)
+    logits = np.zeros(shape, np.float32)
+    per_member = len(FEATURES_PER_MEMBER)
+    for index, member in enumerate(members):
+        part = slice(index * per_member, (index + 1) * per_member)
+        heatmap = heatmaps.get(member)
+        if heatmap is None:
+            offset += float(weight[part] @ mean[part])
+            continue
+        if on_member is not None:
+            on_member(index, member)
+        logits += member_features(heatmap) @ weight[part].astype(np.float32)
+    logits += np.float32(offset)
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
 def build_fusion_model(states: Mapping[str, Mapping[str, torch.Tensor]]) -> FusionModel:

@@ -137,7 +137,7 @@ class SRMNet(nn.Module):
         its bin divided by the feature scale, halved for the row/column average) is box-filtered
         over its own valid region with an integral image, which equals pooling the histogram of
         every window and applying the linear classifier. ``progress(fraction)`` is called after
-        every chunk of tuples.
+        every chunk of tuples and between the whole-image steps of each stream.
         """
         height, width = x.shape[-2:]
         if not MIN_SIDE <= window <= min(height, width):
@@ -154,15 +154,19 @@ class SRMNet(nn.Module):
             values = self._contribution_map(x, geometry, transposed, halves[geometry], stream_progress)
             # A window holds the tuples whose whole support lies inside it.
             box_h, box_w = window - (height - values.shape[0]), window - (width - values.shape[1])
-            total += _window_means(values, box_h, box_w, stride, ny, nx)
+            total += _window_means(values, box_h, box_w, stride, ny, nx, stream_progress)
         return total + bias.double()
 
     def _contribution_map(self, x: torch.Tensor, geometry: str, transposed: bool, values: torch.Tensor,
                           progress: Callable[[float], None] | None) -> torch.Tensor:
         """Per-tuple logit contribution ``values[bin]`` (or its soft-max expectation), as a map."""
         residuals = self.residual_tuples(x, geometry, transposed)[0]
+        if progress is not None:
+            progress(0.0)
         height, width = residuals.shape[-2:]
         tuples = residuals.reshape(ORDER, -1).t().contiguous()
+        if progress is not None:
+            progress(0.0)
         weight, bias = self.quantiser(geometry)
         out = torch.empty(tuples.shape[0], dtype=x.dtype, device=x.device)
         chunk = self.chunk_for(x)
@@ -233,9 +237,25 @@ class SoftHistogram(torch.autograd.Function):
         return d_flat.view_as(tuples), d_weight, d_bias, d_alpha, None
 
 
-def _window_means(values: torch.Tensor, kh: int, kw: int, stride: int, ny: int, nx: int) -> torch.Tensor:
-    """Means of ``values`` over ``kh x kw`` boxes at ``(i*stride, j*stride)``, by an integral image."""
-    integral = F.pad(values.double().cumsum(0).cumsum(1), (1, 0, 1, 0))
+#: Rows (or columns) of a map summed at a time for its integral image, between progress calls.
+_INTEGRAL_BAND = 512
+
+
+def _window_means(values: torch.Tensor, kh: int, kw: int, stride: int, ny: int, nx: int,
+                  progress: Callable[[float], None] | None = None) -> torch.Tensor:
+    """Means of ``values`` over ``kh x kw`` boxes at ``(i*stride, j*stride)``, by an integral image.
+
+    The running sums go down columns, then along rows, a band of columns (then rows) at a time:
+    each line is summed in the same order as in one call, and ``progress(1.0)`` runs between bands.
+    """
+    integral = F.pad(values.double(), (1, 0, 1, 0))
+    body = integral[1:, 1:]
+    for axis in (0, 1):
+        for start in range(0, body.shape[1 - axis], _INTEGRAL_BAND):
+            band = body[:, start:start + _INTEGRAL_BAND] if axis == 0 else body[start:start + _INTEGRAL_BAND]
+            band.cumsum_(axis)
+            if progress is not None:
+                progress(1.0)
     rows = torch.arange(ny, device=values.device) * stride
     cols = torch.arange(nx, device=values.device) * stride
     top, bottom = rows[:, None], rows[:, None] + kh

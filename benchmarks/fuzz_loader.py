@@ -529,7 +529,7 @@ def run_campaign(inputs: int, workers: int = 2, campaign_seed: int = 0, time_lim
                 counts[outcome] += 1
                 by_kind[item.kind][outcome] += 1
                 done += 1
-                if outcome in FAILURES or outcome == "silent reduction":
+                if outcome in FAILURES or outcome in ("silent reduction", "smaller within a block"):
                     failures.append(f"#{item.index} {item.kind} of {item.seed}: {outcome}: {detail}")
                 if show_progress and done % 500 == 0:
                     print(f"{done}/{inputs} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -543,8 +543,10 @@ def run_campaign(inputs: int, workers: int = 2, campaign_seed: int = 0, time_lim
 def markdown_table(counts: Counter, by_kind: dict[str, Counter], inputs: int, seconds: float,
                    args: argparse.Namespace, failures: list[str] = ()) -> str:
     """The campaign's table for benchmarks/results/fuzz.md."""
-    reductions = Counter(line.split(" of ", 1)[1].split(":", 1)[0] for line in failures
-                         if ": silent reduction:" in line)
+    def by_seed(outcome: str) -> Counter:
+        return Counter(line.split(" of ", 1)[1].split(":", 1)[0] for line in failures if f": {outcome}:" in line)
+
+    reductions, within_block = by_seed("silent reduction"), by_seed("smaller within a block")
     lines = [
         "## Fuzz campaign of the evidence loader (`benchmarks/fuzz_loader.py`)",
         "",
@@ -563,9 +565,13 @@ def markdown_table(counts: Counter, by_kind: dict[str, Counter], inputs: int, se
     lines.append("| **all** | " + " | ".join(f"**{counts[o]}**" for o in OUTCOMES) + " |")
     if reductions:
         lines += ["", "Silent reductions by seed format (size fields rewritten so that the file declares "
-                  "fewer rows or columns, or the same data in another shape; the decoder ignores the rest "
-                  "and nothing in the file shows it): "
+                  "fewer rows or columns, or the same data in another shape, e.g. 64 x 48 pixels declared "
+                  "as 128 x 24: the same number of bytes, no row padding, so nothing in the file shows it): "
                   + ", ".join(f"{name} {count}" for name, count in reductions.most_common()) + "."]
+    if within_block:
+        lines += ["", "Smaller within a block by seed format (a header declaring a few rows or columns fewer, "
+                  "inside the last coding block, whose data is decoded either way): "
+                  + ", ".join(f"{name} {count}" for name, count in within_block.most_common()) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -14,17 +14,28 @@ Pipeline of one 64x64 RGB patch (stages named as in :meth:`JConvLSTMConv.forward
             -> 64 steps x 64;
 ``lstm``    3 stacked LSTM layers with one cell per block ("64 cells per layer"); each cell emits
             a 256-d output -> 64 x 256;
-``label``   patch label: a linear layer + softmax on the output of the last cell, which has seen
-            every block (ours: the paper does not say which outputs feed the classifier) -> 2;
+``label``   patch label: a linear layer + softmax on the mean of the 64 cell outputs (ours: the
+            paper does not say which outputs feed the classifier; see below) -> 2;
 ``lstm_map`` each 256-d output reshaped to a 16x16 block, blocks put back on the 8x8 grid
             -> 1x128x128;
 ``pixels``  batch norm of the map (ours, for the same reason), then three 3x3 convolutions,
-            16, 16 and 2 maps (map counts ours), ReLU between them,
+            8, 8 and 2 maps (map counts ours: these convolutions on the 128x128 map are most of
+            the network's arithmetic, and 8 maps cost a quarter of 16), ReLU between them,
             2x max-pooling only after the third, so no upsampling is needed to return to the
             patch size -> 2x64x64 logits (softmax over the two classes).
 
-The input is scaled from [0, 1] to [-1, 1] (ours). Training minimises the sum of the patch and
-the pixel cross-entropies (the paper's joint loss); see
+Why the mean of the cell outputs labels the patch: both heads then read the same per-block
+outputs, and the patch label is the evidence of all blocks pooled, the quantity the pixel map
+spreads out. An earlier version labelled the patch from the last cell alone; trained on the
+paper's joint loss, the patch loss then fell to ~0 within 25 steps on one batch while the pixel
+loss stayed at ln 2 (the shared LSTM settled into states that carry the patch label in the
+last cell, and the pixel branch got nothing to work with), whereas the pixel loss alone fell
+steadily (``benchmarks/jconv_sanity.py``, issue 24).
+
+The input is scaled from [0, 1] to [-1, 1] (ours). The layers keep PyTorch's default
+initialisation (the paper gives none); ``benchmarks/jconv_sanity.py init`` shows unit-variance
+LSTM inputs, no dead ReLU and gradients reaching every part at the start. Training minimises the
+sum of the patch and the pixel cross-entropies (the paper's joint loss); see
 :mod:`forensics_core.training.recipes.j_conv_lstm_conv`.
 """
 
@@ -52,7 +63,7 @@ LSTM_LAYERS = 3
 class JConvLSTMConv(nn.Module):
     """The ICCV 2017 network; ``forward`` maps Bx3x64x64 in [0, 1] to (patch, pixel) logits."""
 
-    def __init__(self, conv_maps: int = 16, pixel_maps: int = 16) -> None:
+    def __init__(self, conv_maps: int = 16, pixel_maps: int = 8) -> None:
         """The defaults are the widths documented above; smaller ones give tiny models for tests."""
         super().__init__()
         self.conv1 = nn.Conv2d(3, conv_maps, 5, padding=2)
@@ -80,7 +91,7 @@ class JConvLSTMConv(nn.Module):
         stages["blocks"] = blocks.reshape(batch, GRID * GRID, block * block)
         outputs, _ = self.lstm(stages["blocks"])
         stages["lstm"] = outputs
-        stages["label"] = self.classifier(outputs[:, -1])
+        stages["label"] = self.classifier(outputs.mean(dim=1))
         side = GRID * LSTM_BLOCK
         grid = outputs.reshape(batch, GRID, GRID, LSTM_BLOCK, LSTM_BLOCK).permute(0, 1, 3, 2, 4)
         stages["lstm_map"] = grid.reshape(batch, 1, side, side)

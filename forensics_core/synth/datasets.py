@@ -24,6 +24,10 @@ from forensics_core.synth.postprocessing import apply_postprocess, draw_postproc
 from forensics_core.synth.resampling_patches import resampling_patch
 from forensics_core.synth.shapes import MAX_AREA, random_region
 
+#: Scale factors and frame fractions of :class:`PlantedResampling` regions.
+PLANTED_SCALE = (1.6, 2.5)
+PLANTED_AREA = (0.3, 0.7)
+
 #: The manipulation kinds :class:`ForgeryDataset` can make.
 FORGERY_KINDS = ("splice", "copy_move", "removal", "enhancement")
 
@@ -212,6 +216,49 @@ class ResamplingPatchDataset(Dataset):
             "class_index": class_index,
             "label": int(positive),
         }
+
+
+class PlantedResampling(Dataset):
+    """The easy task: a large region of a crop replaced by an upscaled copy, with a hard edge.
+
+    Item ``i`` (all from ``default_rng([seed, i])``): a ``size x size`` crop of a random
+    photograph; a straight line cuts it so that 30-70 % of the frame lies on one side
+    (:data:`PLANTED_AREA`); that side is replaced, without feathering or post-processing, by the
+    same crop upscaled by 1.6-2.5 (:data:`PLANTED_SCALE`; bilinear or bicubic) about its centre.
+    The region is large, its boundary sharp and straight and its interior carries strong
+    interpolation traces, so a network that cannot find it cannot find anything. Items are dicts
+    like :class:`~forensics_core.synth.datasets.ForgeryDataset`'s (``image``, ``mask``, ``kind`` =
+    ``"planted"``); a quarter are pristine (``kind`` = ``"pristine"``, all-zero mask), as there.
+    """
+
+    def __init__(self, photos: Sequence[Path], size: int, length: int, seed: int) -> None:
+        self.photos = tuple(photos)
+        self.size = size
+        self.length = length
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rng = np.random.default_rng([self.seed, index])
+        side = self.size
+        crop, _ = _random_crop(load_photo(self.photos[int(rng.integers(len(self.photos)))]), side, rng)
+        mask = np.zeros((side, side), dtype=bool)
+        kind = "pristine"
+        if index % 4 != 3:
+            kind = "planted"
+            angle = rng.uniform(0.0, 2.0 * np.pi)
+            normal = np.array([np.cos(angle), np.sin(angle)])
+            yy, xx = np.mgrid[:side, :side]
+            distance = (xx - (side - 1) / 2.0) * normal[0] + (yy - (side - 1) / 2.0) * normal[1]
+            mask = distance > np.quantile(distance, 1.0 - rng.uniform(*PLANTED_AREA))
+            scale = rng.uniform(*PLANTED_SCALE)
+            centre = (side - 1) / 2.0
+            matrix = np.array([[scale, 0.0, centre * (1.0 - scale)], [0.0, scale, centre * (1.0 - scale)]])
+            interpolation = "bilinear" if rng.random() < 0.5 else "bicubic"
+            crop[mask] = transforms.affine_resample(crop, matrix, (side, side), interpolation)[mask]
+        return {"image": _to_tensor(crop), "mask": torch.from_numpy(mask[None].astype(np.float32)), "kind": kind}
 
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:

@@ -1,0 +1,122 @@
+"""J-Conv-LSTM-Conv training pieces: patch-label readout, the easy planted task, curriculum, patch cache."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from forensics_core.errors import ForensicsError
+from forensics_core.models.j_conv_lstm_conv import JConvLSTMConv
+from forensics_core.synth.data import find_data_root
+from forensics_core.synth.datasets import PLANTED_AREA, PlantedResampling
+from forensics_core.training import get_recipe
+from forensics_core.training.config import TrainConfig
+from forensics_core.training.recipes.j_conv_lstm_conv import (
+    Curriculum,
+    PatchCache,
+    curriculum_stages,
+)
+
+
+def test_patch_label_reads_the_mean_of_all_cell_outputs():
+    model = JConvLSTMConv(conv_maps=2, pixel_maps=2).eval()
+    with torch.no_grad():
+        stages = model.forward_stages(torch.rand(2, 3, 64, 64))
+        expected = model.classifier(stages["lstm"].mean(dim=1))
+    assert torch.allclose(stages["label"], expected, atol=1e-6)
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    rng = np.random.default_rng(0)
+    paths = []
+    for index in range(2):
+        texture = cv2.GaussianBlur(rng.integers(0, 256, (300, 320, 3), dtype=np.uint8), (0, 0), 1.0)
+        path = tmp_path / f"photo{index}.png"
+        cv2.imwrite(str(path), texture)
+        paths.append(path)
+    return paths
+
+
+def test_planted_regions_are_large_half_planes_and_a_quarter_are_pristine(photos):
+    planted = PlantedResampling(photos, size=128, length=8, seed=5)
+    kinds = [planted[i]["kind"] for i in range(8)]
+    assert kinds == ["planted", "planted", "planted", "pristine"] * 2
+    assert torch.equal(planted[2]["image"], planted[2]["image"]), "deterministic per index"
+    assert planted[3]["mask"].sum() == 0
+    for index in (0, 1, 2):
+        mask = planted[index]["mask"][0].numpy() > 0.5
+        low, high = PLANTED_AREA
+        assert low - 0.02 <= mask.mean() <= high + 0.02
+        # a half-plane: every row's (or column's) manipulated pixels form one run touching a border
+        for line in mask:
+            if line.any() and not line.all():
+                changes = np.flatnonzero(np.diff(line.astype(int)))
+                assert len(changes) == 1
+
+
+def test_upscaled_region_is_smoother_than_the_rest(photos):
+    item = PlantedResampling(photos, size=128, length=1, seed=1)[0]
+    grey = item["image"].mean(dim=0).numpy()
+    mask = item["mask"][0].numpy() > 0.5
+    laplacian = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    outer = cv2.erode((~mask).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert laplacian[inner].mean() < 0.7 * laplacian[outer].mean()
+
+
+class _Numbered(Dataset):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getitem__(self, index: int) -> dict:
+        return {"image": torch.full((2, 3, 64, 64), index / 100.0), "mask": torch.zeros(2, 1, 64, 64),
+                "kind": self.name}
+
+
+def test_curriculum_stage_follows_the_step_of_the_item():
+    curriculum = Curriculum([(0, _Numbered("easy")), (3, _Numbered("hard"))], batch_size=4, length=40)
+    assert [curriculum[i]["kind"] for i in (0, 11, 12, 39)] == ["easy", "easy", "hard", "hard"]
+
+
+def test_curriculum_stages_are_checked():
+    config = TrainConfig(extra={"curriculum": [{"from_step": 5, "source": "forgeries"},
+                                               {"from_step": 0, "source": "planted"}]})
+    assert [stage["source"] for stage in curriculum_stages(config)] == ["planted", "forgeries"]
+    assert curriculum_stages(TrainConfig())[0] == {"from_step": 0, "source": "forgeries"}
+    for bad in ([{"from_step": 1, "source": "planted"}], [{"from_step": 0, "source": "noise"}],
+                [{"from_step": 0, "source": "forgeries", "kinds": ["blur"]}]):
+        with pytest.raises(ForensicsError):
+            curriculum_stages(TrainConfig(extra={"curriculum": bad}))
+
+
+class _Exploding(Dataset):
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, index: int) -> dict:
+        raise AssertionError("a cached item was made again")
+
+
+def test_patch_cache_returns_the_same_patches_from_disk(tmp_path):
+    made = PatchCache(_Numbered("splice"), tmp_path, "key")
+    first = made[7]
+    again = PatchCache(_Exploding(), tmp_path, "key")[7]
+    assert again["kind"] == "splice" and torch.equal(again["mask"], first["mask"])
+    assert torch.allclose(again["image"], first["image"], atol=0.5 / 255)
+    with pytest.raises(AssertionError):
+        PatchCache(_Exploding(), tmp_path, "other key")[7]
+
+
+@pytest.mark.skipif(find_data_root() is None, reason="needs the pristine photographs in ../shared/data")
+def test_training_items_follow_the_configured_curriculum():
+    recipe = get_recipe("j-conv-lstm-conv")
+    config = TrainConfig(steps=4, batch_size=1, extra={"crops": 2, "curriculum": [
+        {"from_step": 0, "source": "planted"}, {"from_step": 2, "source": "forgeries", "kinds": ["splice"]}]})
+    data = recipe.train_dataset(config)
+    kinds = [data[i]["kind"] for i in range(4)]
+    assert kinds[0] == "planted" and kinds[2] in ("splice", "pristine") and kinds[3] in ("splice", "pristine")
+    assert data[0]["image"].shape == (2, 3, 64, 64)

@@ -70,6 +70,7 @@ import numpy as np
 
 from forensics_core import postprocess
 from forensics_core.anomaly import robust_mahalanobis, robust_standard_score
+from forensics_core.blocking_calls import call_while_checking
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, ClassMapSummary, Detector, Parameter, ProgressReporter
 from forensics_core.device import single_threaded_cpu
@@ -196,9 +197,9 @@ def _is_flat(values: np.ndarray) -> bool:
     return float(values.max() - values.min()) < FLAT_SPREAD
 
 
-def _otsu(values: np.ndarray) -> float:
+def _otsu(values: np.ndarray, on_chunk: Callable[[], object] | None = None) -> float:
     """Otsu's threshold of ``values``; for a flat map, the threshold of its maximum (nothing flagged)."""
-    return postprocess.otsu_threshold(values.max() if _is_flat(values) else values)
+    return postprocess.otsu_threshold(values.max() if _is_flat(values) else values, on_chunk=on_chunk)
 
 
 def _map_statistics(name: str, filtered: np.ndarray, mean_probability: float,
@@ -211,7 +212,7 @@ def _map_statistics(name: str, filtered: np.ndarray, mean_probability: float,
     counts, edges = postprocess.histogram(filtered)
     tick(0.25, "Thresholding")
     flat = _is_flat(filtered)
-    threshold = _otsu(filtered)
+    threshold = _otsu(filtered, lambda: tick(0.25, "Thresholding"))
     tick(0.5, "Testing the bimodality of")
     bimodality = 0.0 if flat else postprocess.bimodality(filtered)
     tick(0.75, "Testing the bimodality of")
@@ -438,7 +439,9 @@ def _class_maps(evidence: Evidence, log_odds: np.ndarray, params: Mapping[str, A
 
         tick(0.0, "Filtering")
         raw = _upsample(grids[name], evidence.height, evidence.width, params["stride"])
-        filtered = postprocess.bilateral_filter(raw, diameter, params["bilateral_sigma_color"], sigma_space)
+        filtered = call_while_checking(  # one OpenCV call of seconds on 20 MP
+            lambda raw=raw: postprocess.bilateral_filter(raw, diameter, params["bilateral_sigma_color"], sigma_space),
+            lambda: tick(0.0, "Filtering"))
         extra_maps[f"raw/{name}"], extra_maps[f"filtered/{name}"] = raw, filtered
         per_class[name] = _map_statistics(name, filtered, float(grids[name].mean()), tick)
     return extra_maps, per_class

@@ -3,7 +3,7 @@
 Usage (from the repository root, data in ``../shared/data``)::
 
     python benchmarks/jconv_evaluate.py --checkpoint runs/jconv-curriculum/checkpoint.pt \
-        [--planted 16] [--synthetic 32] [--noso 18] [--stride 32] [--noso-stride 64]
+        [--planted 16] [--synthetic 32] [--benchmark 40] [--noso 18] [--stride 32] [--noso-stride 64]
 
 The network is read from a training checkpoint of the harness (``torch.load(weights_only=True)``)
 or, with ``--weights FOLDER``, from the detector's weights in a weights folder. Three figures,
@@ -14,17 +14,21 @@ all on data never trained on:
   of the sliding-window heatmap over all pixels together, as the harness computes it;
 * **synthetic**: the recipe's own validation set (realistic forgeries of the held-out
   photographs, ``VAL_SEED``), the harness's pooled pixel AUC, overall and per manipulation kind;
-* **NoSo**: ``tamper-workbench evaluate``'s figures (:func:`forensics_core.evaluation.
-  evaluate_folder`: pixel AUC per forged image, averaged; image AUC against the authentic
-  photographs) of the detector on ``../shared/data/benchmarks/noso``.
+* **synthetic benchmark** and **NoSo**: ``tamper-workbench evaluate``'s figures
+  (:func:`forensics_core.evaluation.evaluate_folder`: pixel AUC per forged image, averaged;
+  image AUC against the authentic pictures) of the detector on the synthetic validation
+  benchmark of ``benchmarks/make_results.py`` (:func:`forensics_core.synth.benchmark.
+  write_synthetic_benchmark`: 40 forged, 20 pristine 384x384 pictures) and on
+  ``../shared/data/benchmarks/noso``.
 
 Windows every ``--stride`` pixels on the 256x256 sets and ``--noso-stride`` on the 1024x768 NoSo
-pictures (the time grows as 1/stride^2), Gaussian sigma 3 as the detector's default.
+pictures and the synthetic benchmark (the time grows as 1/stride^2), Gaussian sigma 3 as the detector's default.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from forensics_core import metrics
 from forensics_core.detectors.j_conv_lstm_conv import WEIGHTS_KEY, JConvLSTMConvDetector
 from forensics_core.evaluation import evaluate_folder
 from forensics_core.models.j_conv_lstm_conv import JConvLSTMConv, sliding_window_heatmap
+from forensics_core.synth.benchmark import write_synthetic_benchmark
 from forensics_core.synth.data import find_data_root, photo_split
 from forensics_core.synth.datasets import PlantedResampling
 from forensics_core.training.config import TrainConfig
@@ -81,6 +86,7 @@ def main() -> None:
     source.add_argument("--weights", type=Path, help="weights folder holding j-conv-lstm-conv/model")
     parser.add_argument("--planted", type=int, default=16, help="easy-task pictures (0: skip)")
     parser.add_argument("--synthetic", type=int, default=32, help="synthetic validation pictures (0: skip)")
+    parser.add_argument("--benchmark", type=int, default=40, help="synthetic benchmark forged pictures (0: skip)")
     parser.add_argument("--noso", type=int, default=18, help="NoSo forged (and authentic) pictures (0: skip)")
     parser.add_argument("--stride", type=int, default=32)
     parser.add_argument("--noso-stride", type=int, default=64)
@@ -104,16 +110,26 @@ def main() -> None:
         print(f"synthetic validation, {args.synthetic} pictures (seed {VAL_SEED}), stride {args.stride}: "
               f"pixel AUC {auc:.4f}; per kind (with the pristine pictures): {kinds} "
               f"({time.perf_counter() - started:.0f} s)")
+    params = {"stride": args.noso_stride, "sigma": SIGMA}
+    if args.benchmark:
+        with tempfile.TemporaryDirectory() as folder:
+            benchmark = write_synthetic_benchmark(Path(folder) / "synthetic-val", n_forged=args.benchmark,
+                                                  n_authentic=args.benchmark // 2)
+            report_folder("synthetic benchmark", benchmark, model, params, args.benchmark)
     root = find_data_root()
     if args.noso and root is not None:
-        started = time.perf_counter()
-        summary = evaluate_folder(root / "benchmarks" / "noso", JConvLSTMConvDetector(model),
-                                  {"stride": args.noso_stride, "sigma": SIGMA}, "cpu", limit=args.noso)
-        print(f"NoSo, {summary['images']} forged and {summary['authentic']} authentic pictures, stride "
-              f"{args.noso_stride}: pixel AUC {summary['pixel_auc']:.4f}, best F1 {summary['pixel_best_f1']:.4f}, "
-              f"image AUC {summary.get('image_auc', float('nan')):.4f} ({time.perf_counter() - started:.0f} s)")
+        report_folder("NoSo", root / "benchmarks" / "noso", model, params, args.noso)
     elif args.noso:
         print("NoSo skipped: ../shared/data is not there")
+
+
+def report_folder(name: str, folder: Path, model: JConvLSTMConv, params: dict, limit: int) -> None:
+    """``tamper-workbench evaluate``'s figures of the detector with ``model`` on a benchmark folder."""
+    started = time.perf_counter()
+    summary = evaluate_folder(folder, JConvLSTMConvDetector(model), params, "cpu", limit=limit)
+    print(f"{name}, {summary['images']} forged and {summary['authentic']} authentic pictures, stride "
+          f"{params['stride']}: pixel AUC {summary['pixel_auc']:.4f}, best F1 {summary['pixel_best_f1']:.4f}, "
+          f"image AUC {summary.get('image_auc', float('nan')):.4f} ({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -25,12 +25,11 @@ Pipeline of one 64x64 RGB patch (stages named as in :meth:`JConvLSTMConv.forward
             patch size -> 2x64x64 logits (softmax over the two classes).
 
 Why the mean of the cell outputs labels the patch: both heads then read the same per-block
-outputs, and the patch label is the evidence of all blocks pooled, the quantity the pixel map
-spreads out. An earlier version labelled the patch from the last cell alone; trained on the
-paper's joint loss, the patch loss then fell to ~0 within 25 steps on one batch while the pixel
-loss stayed at ln 2 (the shared LSTM settled into states that carry the patch label in the
-last cell, and the pixel branch got nothing to work with), whereas the pixel loss alone fell
-steadily (``benchmarks/jconv_sanity.py``, issue 24).
+outputs, the patch label is the evidence of all blocks pooled (the quantity the pixel map
+spreads out), and the patch-label gradient reaches every cell directly instead of through the
+64-step recurrence to the last one. (What stalled the pixel branch in training was the size of
+the two losses' gradients, not this readout: see ``PATCH_LOSS_WEIGHT`` in
+:mod:`forensics_core.training.recipes.j_conv_lstm_conv`.)
 
 The input is scaled from [0, 1] to [-1, 1] (ours). The layers keep PyTorch's default
 initialisation (the paper gives none); ``benchmarks/jconv_sanity.py init`` shows unit-variance

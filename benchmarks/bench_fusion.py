@@ -35,7 +35,7 @@ from forensics_core.detectors import get_detector  # noqa: E402
 from forensics_core.evaluation import benchmark_items, load_mask  # noqa: E402
 from forensics_core.evidence import load_evidence  # noqa: E402
 from forensics_core.fusion.training_data import member_results  # noqa: E402
-from forensics_core.result_cache import ResultStore  # noqa: E402
+from forensics_core.result_cache import ResultStore, key_for_run  # noqa: E402
 from forensics_core.synth.benchmark import write_synthetic_benchmark  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -44,33 +44,43 @@ FUSION_SECONDS_FLOOR = 30.0
 
 
 def evaluate_set(folder: Path, store: ResultStore, limit: int | None = None) -> dict:
-    """Per-detector mean pixel AUC over forged images, image AUC, and counts, for fusion and each member."""
-    fusion = get_detector("fusion").reuse_results(store)
-    members = fusion.members({"members": ""})
+    """Mean pixel AUC over forged images of fusion and of each member, and the image AUC of fusion.
+
+    Members' results come from the store for their heatmaps (:func:`~forensics_core.fusion.
+    training_data.member_results`, which also accepts results stored under an earlier image-score
+    definition: the heatmap does not depend on it) and are handed to fusion, so it runs none again.
+    Members' image scores are not compared here (``make_results.py`` and ``bench_calibration.py`` do).
+    """
+    members = get_detector("fusion").members({"members": ""})
     items = benchmark_items(folder)
     if limit is not None:
         items = items[:limit]
     pixel: dict[str, list[float]] = {name: [] for name in ["fusion", *members]}
-    scores: dict[str, list[float]] = {name: [] for name in ["fusion", *members]}
+    scores: list[float] = []
     labels: list[int] = []
     for index, item in enumerate(items):
         print(f"{folder.name}: {index + 1}/{len(items)} {item.name}", file=sys.stderr, flush=True)
+        evidence = load_evidence(item.image)
         results = member_results(store, members, item.image)
-        fused = fusion.run(load_evidence(item.image), device="cpu")
+        supplied = {key_for_run(get_detector(member), evidence.sha256, {}): result
+                    for member, result in results.items() if result is not None}
+        fused = get_detector("fusion").reuse_results(supplied).run(evidence, device="cpu")
+        if len(fused.extra["reused"]) != len(supplied):
+            raise SystemExit(f"fusion ran members again on {item.name}: {fused.extra['members']}")
         results["fusion"] = fused
+        scores.append(float(fused.score))
         labels.append(int(item.mask is not None))
         truth = load_mask(item.mask, fused.heatmap.shape) if item.mask is not None else None
+        if truth is None or not truth.any() or truth.all():
+            continue
         for name, result in results.items():
             heatmap = result.heatmap if result is not None else np.zeros(fused.heatmap.shape, np.float32)
-            scores[name].append(float(result.score) if result is not None else 0.0)
-            if truth is not None and truth.any() and not truth.all():
-                pixel[name].append(metrics.pixel_auc(heatmap, truth))
+            pixel[name].append(metrics.pixel_auc(heatmap, truth))
     has_authentic = 0 < sum(labels) < len(labels)
     return {
         "forged": sum(labels), "authentic": len(labels) - sum(labels),
         "pixel_auc": {name: float(np.mean(values)) for name, values in pixel.items()},
-        "image_auc": {name: metrics.image_auc(values, labels) if has_authentic else float("nan")
-                      for name, values in scores.items()},
+        "fusion_image_auc": metrics.image_auc(scores, labels) if has_authentic else float("nan"),
     }
 
 
@@ -93,7 +103,7 @@ def _table(name: str, figures: dict) -> list[str]:
     fusion_auc, best_auc = figures["pixel_auc"]["fusion"], figures["pixel_auc"][best]
     return [f"| {name} ({figures['forged']} forged, {figures['authentic']} authentic) | {fusion_auc:.3f} | "
             f"{best} {best_auc:.3f} | {'yes' if fusion_auc > best_auc else 'NO'} | "
-            f"{figures['image_auc']['fusion']:.3f} |"]
+            f"{figures['fusion_image_auc']:.3f} |"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     timing_evidence = load_evidence(args.timing_image)
     timing = time_fusion(args.timing_image, sorted((args.synthetic / "authentic").iterdir())[0])
     load_after = os.getloadavg()[0]
-    noso_image_auc = sets["NoSo"]["image_auc"]["fusion"]
+    noso_image_auc = sets["NoSo"]["fusion_image_auc"]
     lines = [
         "## Fusion (`benchmarks/bench_fusion.py`)",
         "",
@@ -139,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         f"NoSo image AUC of fusion: {noso_image_auc:.3f} (floor {NOSO_IMAGE_AUC_FLOOR}: "
         f"{'met' if noso_image_auc >= NOSO_IMAGE_AUC_FLOOR else 'NOT met'}).",
         "",
-        "Every detector on the same images (pixel AUC / image AUC):",
+        "Mean pixel AUC of every detector on the same images:",
         "",
         "| detector | " + " | ".join(sets) + " |",
         "|---|" + "---|" * len(sets),
     ]
     for name in sets["NoSo"]["pixel_auc"]:
-        cells = [f"{figures['pixel_auc'][name]:.3f} / {figures['image_auc'][name]:.3f}" for figures in sets.values()]
+        cells = [f"{figures['pixel_auc'][name]:.3f}" for figures in sets.values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     cold_wall, cold_cpu = timing["cold"]
     warm_wall, warm_cpu = timing["warm"]

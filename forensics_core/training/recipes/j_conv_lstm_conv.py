@@ -218,9 +218,11 @@ class JConvLSTMConvRecipe(TrainingRecipe):
     id = "j-conv-lstm-conv"
     level = "pixel"
     profiles = {
-        "cpu": TrainConfig(steps=200, batch_size=4, lr=3e-3, val_every=100, val_samples=16, val_batch_size=8,
-                           checkpoint_every=100, num_workers=1, amp=False, include_large_photos=True,
-                           extra={"crops": 8, "val_stride": 64, "val_sigma": 3.0}),
+        "cpu": TrainConfig(steps=200, batch_size=4, lr=1e-3, val_every=100, val_samples=16, val_batch_size=8,
+                           checkpoint_every=25, num_workers=1, amp=False, include_large_photos=False,
+                           extra={"crops": 8, "val_stride": 64, "val_sigma": 3.0,
+                                  "curriculum": [{"from_step": 0, "source": "planted"},
+                                                 {"from_step": 100, "source": "forgeries"}]}),
         "gpu": TrainConfig(steps=3000, batch_size=32, lr=1e-3, val_every=500, val_samples=128,
                            val_batch_size=16, checkpoint_every=200, num_workers=12, amp=True,
                            include_large_photos=False,

@@ -142,14 +142,14 @@ def double_compressed_pmf(calibration_counts: np.ndarray, first: int, q1: int, s
     size = calibration_counts.size
     values = np.arange(first, first + size)
     lower = np.floor(values / q1 + 0.5).astype(np.int64)  # multiple index each bin rounds to
-    quantised = np.zeros(size, np.float64)
     on_lattice = lower * q1 - first
     half = (2 * values) % (2 * q1) == q1  # exactly half-way (even q1): split between both neighbours
     keep = (on_lattice >= 0) & (on_lattice < size)
-    np.add.at(quantised, on_lattice[keep], np.where(half, 0.5, 1.0)[keep] * calibration_counts[keep])
+    quantised = np.bincount(on_lattice[keep], np.where(half, 0.5, 1.0)[keep] * calibration_counts[keep],
+                            minlength=size)
     below = on_lattice - q1
     split = half & (below >= 0) & (below < size)
-    np.add.at(quantised, below[split], 0.5 * calibration_counts[split])
+    quantised += np.bincount(below[split], 0.5 * calibration_counts[split], minlength=size)
     return blurred_pmf(quantised, sigma)
 
 
@@ -179,21 +179,35 @@ def fit_mixtures(counts: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> tuple[np
     return alpha, likelihood
 
 
-def fit_histogram(counts: np.ndarray, calibration_counts: np.ndarray, first: int, q2: int, largest_step: int,
+@dataclass(frozen=True)
+class Candidates:
+    """``p0`` and the ``p1`` of every first step tried, from one calibration histogram."""
+
+    steps: np.ndarray   # (candidates,) first steps q1
+    p0: np.ndarray      # (bins,)
+    p1: np.ndarray      # (candidates, bins)
+
+
+def candidate_models(calibration_counts: np.ndarray, first: int, q2: int, largest_step: int) -> Candidates:
+    """``p0`` and ``p1`` for every ``q1`` from ``max(2, floor(q2 / sqrt(3)))`` to ``max(largest_step, q2)`` (the paper's range)."""
+    sigma = float(np.sqrt(q2 * q2 / 12.0 + ROUNDING_VARIANCE))
+    steps = np.arange(max(MIN_STEP, int(q2 / np.sqrt(3.0))), max(largest_step, q2) + 1)
+    p1 = np.stack([double_compressed_pmf(calibration_counts, first, int(q1), sigma) for q1 in steps])
+    return Candidates(steps, single_compressed_pmf(calibration_counts, sigma), p1)
+
+
+def fit_histogram(counts: np.ndarray, candidates: Candidates, first: int, q2: int,
                   position: tuple[int, int]) -> NonAlignedFrequency:
     """The first step ``q1`` of one frequency on the candidate primary grid, by maximum mixture likelihood.
 
-    ``counts`` is the histogram of the frequency's coefficients on the candidate grid,
-    ``calibration_counts`` that on the calibration grid, both over the bins ``first, first + 1,
-    ...``. Evidence = the best mixture's log-likelihood minus that of ``p0`` alone (single
-    compression everywhere), per 1000 coefficients: never negative, 0 when nothing is double
-    compressed.
+    ``counts`` is the histogram of the frequency's coefficients on the candidate grid over the
+    bins ``first, first + 1, ...``; ``candidates`` the models from its calibration histogram over
+    the same bins. Evidence = the best mixture's log-likelihood minus that of ``p0`` alone
+    (single compression everywhere), per 1000 coefficients: never negative, 0 when nothing is
+    double compressed.
     """
-    sigma = float(np.sqrt(q2 * q2 / 12.0 + ROUNDING_VARIANCE))
-    p0 = single_compressed_pmf(calibration_counts, sigma)
+    steps, p0, p1 = candidates.steps, candidates.p0, candidates.p1
     single = float(np.dot(counts, np.log(p0)))
-    steps = np.arange(max(MIN_STEP, int(q2 / np.sqrt(3.0))), max(largest_step, q2) + 1)
-    p1 = np.stack([double_compressed_pmf(calibration_counts, first, int(q1), sigma) for q1 in steps])
     alpha, likelihood = fit_mixtures(counts, p0, p1)
     best = int(np.argmax(likelihood))
     return NonAlignedFrequency(position, q2, int(steps[best]), float(alpha[best]),
@@ -206,8 +220,8 @@ def fit_frequency(values: np.ndarray, calibration: np.ndarray, q2: int, largest_
     """:func:`fit_histogram` for the coefficients ``values`` and the calibration coefficients ``calibration``."""
     first = int(np.floor(min(values.min(), calibration.min()))) - 1
     size = int(np.ceil(max(values.max(), calibration.max()))) + 2 - first
-    return fit_histogram(_histogram(values, first, size), _histogram(calibration, first, size), first, q2,
-                         largest_step, position)
+    candidates = candidate_models(_histogram(calibration, first, size), first, q2, largest_step)
+    return fit_histogram(_histogram(values, first, size), candidates, first, q2, position)
 
 
 def dc_at_every_shift(luminance: np.ndarray) -> np.ndarray:
@@ -239,10 +253,13 @@ def primary_grid(luminance: np.ndarray, q2_dc: int,
                   for r in range(8) for c in range(8)}
     best: tuple[tuple[int, int], NonAlignedFrequency] | None = None
     shifts = [(r, c) for r in range(8) for c in range(8) if (r, c) != (0, 0)]
+    models: dict[tuple[int, int], Candidates] = {}  # several shifts share a calibration grid
     for index, shift in enumerate(shifts):
         progress(index / len(shifts))
-        model = fit_histogram(histograms[shift], histograms[calibration_shift(shift)], first, q2_dc,
-                              largest_first_step((0, 0), q2_dc), (0, 0))
+        calibrate = calibration_shift(shift)
+        if calibrate not in models:
+            models[calibrate] = candidate_models(histograms[calibrate], first, q2_dc, largest_first_step((0, 0), q2_dc))
+        model = fit_histogram(histograms[shift], models[calibrate], first, q2_dc, (0, 0))
         if best is None or model.evidence_per_mille > best[1].evidence_per_mille:
             best = (shift, model)
     return best

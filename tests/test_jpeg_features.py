@@ -91,3 +91,28 @@ def test_map_series_round_trip_and_bad_declarations():
     assert map_series({}, maps) is None and map_series({MAP_SERIES_KEY: "junk"}, maps) is None
     with pytest.raises(ValueError):
         declare_map_series("Quality", ["a"], [1, 2])
+
+
+def test_transform_blocks_is_the_separable_dct_and_its_inverse():
+    from forensics_core.features.jpeg import transform_blocks
+
+    blocks = np.random.default_rng(0).normal(0.0, 50.0, (7, 8, 8)).astype(np.float32)
+    basis = dct_matrix()
+    forward = transform_blocks(blocks, basis)
+    np.testing.assert_allclose(forward, np.matmul(np.matmul(basis, blocks), basis.T), atol=1e-3)
+    np.testing.assert_allclose(transform_blocks(forward, basis.T), blocks, atol=1e-3)
+
+
+def test_non_aligned_double_compression_model_moves_mass_to_the_first_lattice():
+    """Bianchi & Piva 2012's p1 before the error blur: each bin's count goes to its nearest multiple of q1."""
+    from forensics_core.features.nonaligned_jpeg import double_compressed_pmf
+
+    first, counts = -6, np.ones(13)  # bins -6 .. 6, one coefficient each
+    tiny_error = 1e-3  # no blur: the quantised histogram itself (Laplace-smoothed)
+    p1 = double_compressed_pmf(counts, first, 4, tiny_error)
+    # q1 = 4: -6 is half-way (split between -8, outside, and -4), -5..-3 -> -4, -2 half-way (-4 and 0),
+    # -1..1 -> 0, 2 half-way (0 and 4), 3..5 -> 4, 6 half-way (4 and 8, outside).
+    expected = np.zeros(13)
+    expected[[-4 - first, 0 - first, 4 - first]] = [4.0, 4.0, 4.0]
+    inside = expected.sum()  # 12: half of -6 and half of 6 fall outside the bins
+    np.testing.assert_allclose(p1, (expected + 1.0) / (inside + counts.size), atol=1e-9)  # Laplace-smoothed

@@ -420,7 +420,9 @@ class ResamplingDetector(Detector):
             "score": "largest (mean inside - mean outside) of a kept map's segmentation; 0 if none kept",
             "grid": {"rows": int(log_odds.shape[0]), "cols": int(log_odds.shape[1]), "stride": params["stride"]},
         }
-        return Analysis(heatmap=heatmap, score=score, threshold=_otsu(heatmap), mask=mask, extra_maps=extra_maps,
+        reporter.update(1.0, "Thresholding the heatmap")
+        threshold = _otsu(heatmap, lambda: reporter.update(1.0, "Thresholding the heatmap"))
+        return Analysis(heatmap=heatmap, score=score, threshold=threshold, mask=mask, extra_maps=extra_maps,
                         extra=extra, weights_sha256=dict(hashes), per_class=per_class)
 
 
@@ -526,10 +528,13 @@ class ResamplingLSTMDetector(Detector):
                                          mode="replicate")[0].permute(1, 2, 0)
             votes, counts = self._vote(model, embedded, params["window_stride"], reporter.scaled(0.6, 1.0))
         cell_map = (votes / counts)[:rows, :cols]
+        reporter.update(1.0, "Expanding the cell map")
         heatmap = _upsample(cell_map, evidence.height, evidence.width, FEATURE_STRIDE)
+        reporter.update(1.0, "Thresholding the heatmap")
+        threshold = _otsu(heatmap, lambda: reporter.update(1.0, "Thresholding the heatmap"))
         extra = {"cell_map_shape": [rows, cols], "window_stride_blocks": params["window_stride"],
                  "score": "largest per-cell mean window probability"}
-        return Analysis(heatmap=heatmap, score=float(cell_map.max()), threshold=_otsu(heatmap), extra=extra,
+        return Analysis(heatmap=heatmap, score=float(cell_map.max()), threshold=threshold, extra=extra,
                         weights_sha256=dict(hashes))
 
     @staticmethod

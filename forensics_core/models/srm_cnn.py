@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from forensics_core.blocking_calls import call_while_checking
 from forensics_core.features.srm import MIN_SIDE, N_CODES, N_FEATURES, ORDER, QUANT_STEP, RESIDUAL_FILTER, TRUNCATION
 
 #: Fixed gain of the residual layer: [0, 1] input to 0..255, divided by the quantisation step.
@@ -157,10 +158,19 @@ class SRMNet(nn.Module):
             total += _window_means(values, box_h, box_w, stride, ny, nx, stream_progress)
         return total + bias.double()
 
+    def _residuals_without_grad(self, x: torch.Tensor, geometry: str, transposed: bool) -> torch.Tensor:
+        """``residual_tuples(...)[0]`` outside autograd (the grad mode is per thread)."""
+        with torch.no_grad():
+            return self.residual_tuples(x, geometry, transposed)[0]
+
     def _contribution_map(self, x: torch.Tensor, geometry: str, transposed: bool, values: torch.Tensor,
                           progress: Callable[[float], None] | None) -> torch.Tensor:
         """Per-tuple logit contribution ``values[bin]`` (or its soft-max expectation), as a map."""
-        residuals = self.residual_tuples(x, geometry, transposed)[0]
+        if progress is None or torch.is_grad_enabled():
+            residuals = self.residual_tuples(x, geometry, transposed)[0]
+        else:  # inference: one convolution of seconds on 20 MP, waited for while progress (and cancel) runs
+            residuals = call_while_checking(lambda: self._residuals_without_grad(x, geometry, transposed),
+                                            lambda: progress(0.0))
         if progress is not None:
             progress(0.0)
         height, width = residuals.shape[-2:]

@@ -153,6 +153,7 @@ def test_dragging_the_threshold_updates_mask_and_outline(qtbot, window):
     run(qtbot, window)
     state = window.states[0]
     window.overlay_panel.set_mode("mask")
+    window.histogram_panel.line.setValue(0.5)  # below the drag's end (a calibrated default can be as high as 1)
     before = window.current_mask().copy()
     lut_before = window.image_view.layer.lut.copy()
     window.histogram_panel.line.setValue(0.95)  # what a drag does, step by step

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import cv2
 import numpy as np
 
+from forensics_core.blocking_calls import call_while_checking
 from forensics_core.detectors import register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter
 from forensics_core.evidence import Evidence
@@ -95,7 +96,9 @@ class ErrorLevelAnalysis(Detector):
         """Re-save at the chosen quality and map the amplified absolute difference."""
         quality = resave_quality(evidence, params["quality"])
         reporter.update(0.1, f"Re-saving as JPEG at quality {quality}", force=True)
-        levels = error_levels(as_uint8_rgb(evidence.pixels), quality)
+        rgb = as_uint8_rgb(evidence.pixels)
+        levels = call_while_checking(  # one re-save and comparison: over a second at 20 MP
+            lambda: error_levels(rgb, quality), lambda: reporter.update(0.1, f"Re-saving as JPEG at quality {quality}"))
         reporter.update(0.8, "Scaling the error levels", force=True)
         heatmap = np.clip(levels * np.float32(params["scale"] / 255.0), 0.0, 1.0)
         reporter.update(0.9, "Measuring how unevenly the error levels are spread")

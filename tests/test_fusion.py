@@ -262,6 +262,8 @@ def test_workbench_reuses_the_case_runs_and_shows_the_members(qtbot, fusion_weig
     assert "not calibrated" in panel.sentence.text() or "detector" in panel.sentence.text()
     window.select_result(0)
     assert not panel.isVisible()
+    window.unsaved = False
+    window.close()
     section = fusion_section_html(fused, "inferno", png_data_uri)
     assert "Detectors combined" in section and section.count("<img") == len(MEMBERS)
     assert all(get_detector(m).limitations[0][:30] in section for m in MEMBERS)

@@ -869,3 +869,13 @@ def test_evidence_is_frozen(tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         evidence.format = "JPEG"  # type: ignore[misc]
     assert isinstance(evidence.notes, tuple) and isinstance(evidence.metadata, tuple)
+
+
+def test_one_channel_as_float_equals_that_channel_of_rgb_float(tmp_path: Path) -> None:
+    rgb16 = noise_rgb(37, 53, dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "sixteen.tif", rgb16, photometric="rgb")
+    Image.fromarray(noise_rgb(37, 53)).save(tmp_path / "eight.png")
+    for name in ("sixteen.tif", "eight.png"):
+        evidence = load_evidence(tmp_path / name)
+        for index in range(3):
+            assert np.array_equal(evidence.channel_float(index), evidence.rgb_float()[..., index]), (name, index)

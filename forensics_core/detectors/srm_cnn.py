@@ -92,7 +92,7 @@ class SRMCNNDetector(Detector):
         model = model.to(device).eval()
         window = min(params["window"], evidence.height, evidence.width)
         stride = params["stride"]
-        green = torch.from_numpy(np.ascontiguousarray(evidence.rgb_float()[..., 1])).to(device)
+        green = torch.from_numpy(evidence.channel_float(1)).to(device)
         with torch.no_grad(), single_threaded_cpu(device):
             logits = model.window_logits(green[None, None], window, stride,
                                          progress=lambda f: reporter.update(0.05 + 0.85 * f, "Classifying windows"))

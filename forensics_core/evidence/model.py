@@ -78,6 +78,14 @@ class Evidence:
         out *= np.float32(1.0 / scale)
         return out
 
+    def channel_float(self, index: int) -> np.ndarray:
+        """Return a new HxW ``float32`` array in [0, 1] of one channel (0 red, 1 green, 2 blue):
+        the same values as ``rgb_float()[..., index]``, without converting the other two."""
+        scale = 65535.0 if self.pixels.dtype == np.uint16 else 255.0
+        out = self.pixels[..., index].astype(np.float32)
+        out *= np.float32(1.0 / scale)
+        return out
+
     def luminance(self) -> np.ndarray:
         """Return a new HxW ``float32`` array in [0, 1]: ITU-R BT.601 luma of the stored RGB."""
         luma = self.rgb_float() @ _BT601

@@ -33,7 +33,7 @@ import numpy as np
 from forensics_core import metrics
 from forensics_core.atomic import write_text_atomic
 from forensics_core.calibration.apply import apply_calibration
-from forensics_core.calibration.calibration_file import MANIFEST_TABLE, load_calibration
+from forensics_core.calibration.calibration_file import MANIFEST_TABLE, CalibrationError, load_calibration
 from forensics_core.calibration.reference_set import (
     DEFAULT_REFERENCE_DIR,
     HELD_OUT_PART,
@@ -112,14 +112,21 @@ def main() -> int:
     held_out = [reference.folder / image.file for image in reference.part(HELD_OUT_PART)]
     noso = sorted((root / "benchmarks" / "noso" / "authentic").glob("*.png"))
     detector_ids = args.detectors or sorted(read_manifest().get(MANIFEST_TABLE) or {})
+    calibrated = []
     store = ResultStore(args.store, include_extra_maps=False)
     header = ["detector", "reference images", "set", "images", *(f"alarms at {100 * level:g} %" for level in LEVELS),
               "pixels >= default threshold"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for detector_id in detector_ids:
-        calibration = load_calibration(detector_id)
+        try:
+            calibration = load_calibration(detector_id)
+        except CalibrationError as exc:
+            calibration, reason = None, str(exc)
+        else:
+            reason = "no calibration"
         if calibration is None:
-            raise SystemExit(f"{detector_id} has no calibration")
+            print(f"{detector_id} left out: {reason}")
+            continue
         for name, pictures in (("held-out authentic (PNG, JPEG 70-98, resized)", held_out),
                                ("NoSo authentic (out of distribution)", noso)):
             print(f"{detector_id} on {name}", flush=True)
@@ -129,11 +136,12 @@ def main() -> int:
                 continue
             lines.append("| " + " | ".join([f"`{detector_id}`", str(calibration.size), name, *_cells(row)]) + " |")
             print(lines[-1], flush=True)
+        calibrated.append(detector_id)
     f1_lines = ["| detector | forged images | F1 at its own threshold | at 10 % | at 5 % | at 1 % (default) |",
                 "|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = write_synthetic_benchmark(Path(tmp) / "synthetic-val")
-        for detector_id in detector_ids:
+        for detector_id in calibrated:
             if not get_detector(detector_id).calibrated_threshold:
                 continue
             try:

@@ -267,3 +267,12 @@ def test_workbench_reuses_the_case_runs_and_shows_the_members(qtbot, fusion_weig
     section = fusion_section_html(fused, "inferno", png_data_uri)
     assert "Detectors combined" in section and section.count("<img") == len(MEMBERS)
     assert all(get_detector(m).limitations[0][:30] in section for m in MEMBERS)
+
+
+def test_tippett_score_is_minus_log10_of_the_smallest_calibrated_false_alarm_rate():
+    from forensics_core.detectors.fusion import tippett_score
+
+    records = [{"false_alarm_rate": 0.5}, {"false_alarm_rate": None}, {"false_alarm_rate": 0.01}, {}]
+    assert tippett_score(records) == pytest.approx(2.0)
+    assert tippett_score([{"false_alarm_rate": None}]) == 0.0
+    assert tippett_score([]) == 0.0

@@ -33,6 +33,7 @@ import numpy as np
 from forensics_core import metrics
 from forensics_core.atomic import write_text_atomic
 from forensics_core.calibration.apply import apply_calibration
+from forensics_core.calibration.calibrate import reusing_members
 from forensics_core.calibration.calibration_file import MANIFEST_TABLE, CalibrationError, load_calibration
 from forensics_core.calibration.reference_set import (
     DEFAULT_REFERENCE_DIR,
@@ -57,7 +58,7 @@ STORE = Path("runs") / "result-store"
 
 def reliability_row(detector_id: str, pictures: list[Path], store: ResultStore) -> dict[str, object]:
     """False alarms at each level and the default threshold's pixel share over ``pictures``."""
-    detector = get_detector(detector_id)
+    detector = reusing_members(get_detector(detector_id), store)
     rates, marked, refused = [], [], 0
     for picture in pictures:
         try:
@@ -78,7 +79,7 @@ def f1_by_threshold(detector_id: str, folder: Path, store: ResultStore) -> tuple
     """Mean F1 over the forged pictures of a benchmark folder at the detector's own threshold and at
     the levels exceeded by 10 and 5 % of authentic reference pixels (its calibration's quantiles) and
     at its calibrated default threshold (1 %)."""
-    detector = get_detector(detector_id)
+    detector = reusing_members(get_detector(detector_id), store)
     calibration = load_calibration(detector_id)
     levels = [calibration.pixel_quantiles[q] for q in PIXEL_LEVELS] + [calibration.default_threshold]
     scores: list[list[float]] = [[] for _ in range(1 + len(levels))]

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -46,12 +46,24 @@ from forensics_core.calibration.reference_set import (
 )
 from forensics_core.errors import Cancelled, ForensicsError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from forensics_core.detectors.base import Detector
+    from forensics_core.result_cache import ResultStore
+
 #: Pixels drawn from each reference heatmap for the pixel quantiles.
 PIXELS_PER_IMAGE = 20_000
 #: Levels of the pixel quantiles recorded in a calibration.
 PIXEL_LEVELS = (0.5, 0.9, 0.95, 0.99, 0.995, 0.999)
 DEFAULT_STORE_DIR = Path("runs") / "result-store"
 ItemProgress = Callable[[int, int, str], None]
+
+
+def reusing_members(detector: "Detector", store: "ResultStore") -> "Detector":
+    """``detector``, made to find its members' results in ``store`` when it combines detectors
+    (``fusion``), so that a calibration or a benchmark runs no member twice."""
+    if hasattr(detector, "reuse_results"):
+        detector.reuse_results(store)
+    return detector
 
 
 def threshold_for_pixel_rate(values: np.ndarray, rate: float) -> float:
@@ -101,8 +113,7 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
     if not images:
         raise CalibrationError(f"The reference set in {reference.folder} has no calibration part.")
     store = ResultStore(store_dir, include_extra_maps=False)
-    if hasattr(detector, "reuse_results"):  # fusion: its members' results come from the same store
-        detector.reuse_results(store)
+    reusing_members(detector, store)
     scores, pixels, hashes, used, refused = [], [], set(), [], {}
     for index, image in enumerate(images):
         if on_item:

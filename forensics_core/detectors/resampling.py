@@ -177,7 +177,11 @@ def _feature_grid(evidence: Evidence, device: torch.device, reporter: ProgressRe
     """Residual of the luminance, then the features strip by strip, reporting progress."""
     from forensics_core.features.resampling import BUNK_SPEC, grid_shape, iter_feature_strips, laplacian_residual
 
-    residual = laplacian_residual(evidence.luminance())
+    reporter.update(0.0, "Computing the luminance")
+    luminance = evidence.luminance()
+    reporter.update(0.0, "Computing the luminance residual")  # each step is a second on 20 MP
+    residual = laplacian_residual(luminance)
+    reporter.update(0.0, message)
     rows, _ = grid_shape(evidence.height, evidence.width, stride)
     for start, stop, features in iter_feature_strips(residual, BUNK_SPEC, stride, device):
         reporter.update(stop / rows, message)
@@ -216,9 +220,10 @@ def _map_statistics(name: str, filtered: np.ndarray, mean_probability: float,
     tick(0.5, "Testing the bimodality of")
     bimodality = 0.0 if flat else postprocess.bimodality(filtered)
     tick(0.75, "Testing the bimodality of")
+    kept = not flat and postprocess.is_bimodal(filtered)
+    tick(1.0, "Testing the bimodality of")
     return ClassMapSummary(map_name=f"filtered/{name}", counts=tuple(counts.tolist()), edges=tuple(edges.tolist()),
-                           otsu_threshold=threshold, bimodality=bimodality,
-                           kept=not flat and postprocess.is_bimodal(filtered), confidence=None,
+                           otsu_threshold=threshold, bimodality=bimodality, kept=kept, confidence=None,
                            mean_probability=mean_probability)
 
 
@@ -352,6 +357,7 @@ class ResamplingDetector(Detector):
                 device: torch.device) -> Analysis:
         """Six probability maps, their post-processing, the mask and the confidence score."""
         models, hashes = self.load_model(params)
+        reporter.update(0.0, "Weights loaded")
         stride = params["stride"]
         if stride % 2:
             raise ForensicsError(f"The stride must be even, got {stride}.")

@@ -212,24 +212,31 @@ class _OtsuSplit(NamedTuple):
     separability: float
 
 
-def _otsu_split(values: np.ndarray, nbins: int = 256) -> _OtsuSplit:
-    """Split the finite values at their Otsu threshold and measure the two classes."""
+def _otsu_split(values: np.ndarray, nbins: int = 256, on_step: Callable[[], object] | None = None) -> _OtsuSplit:
+    """Split the finite values at their Otsu threshold and measure the two classes; ``on_step`` is
+    called between the passes over the values (each about a second on 20 megapixels)."""
+    step = on_step if on_step is not None else (lambda: None)
     finite = _finite_values(values)
-    upper = finite >= otsu_threshold(finite, nbins=nbins)
+    step()
+    upper = finite >= otsu_threshold(finite, nbins=nbins, on_chunk=on_step)
+    step()
     finite = finite.astype(np.float64, copy=False)
     n_upper = int(np.count_nonzero(upper))
     w_upper = n_upper / finite.size
     if n_upper in (0, finite.size):
         return _OtsuSplit(w_upper, 0.0)
+    step()
     lower_mean = float(finite[~upper].mean())
+    step()
     upper_mean = float(finite[upper].mean())
+    step()
     total_variance = float(finite.var())
     between_variance = w_upper * (1.0 - w_upper) * (upper_mean - lower_mean) ** 2
     separability = min(between_variance / total_variance, 1.0) if total_variance > 0 else 0.0
     return _OtsuSplit(w_upper, separability)
 
 
-def bimodality(values: np.ndarray, nbins: int = 256) -> float:
+def bimodality(values: np.ndarray, nbins: int = 256, on_step: Callable[[], object] | None = None) -> float:
     """Otsu's separability measure of the histogram of ``values`` [Otsu1979]_.
 
     ``eta = sigma_between^2 / sigma_total^2`` for the two classes split at the Otsu threshold,
@@ -244,12 +251,14 @@ def bimodality(values: np.ndarray, nbins: int = 256) -> float:
         Any shape; NaN and infinities are ignored.
     nbins : int
         Number of histogram bins used to find the Otsu threshold.
+    on_step : callable, optional
+        Called between the passes over the values, e.g. to report progress and check cancel.
 
     Returns
     -------
     float
     """
-    return _otsu_split(values, nbins=nbins).separability
+    return _otsu_split(values, nbins=nbins, on_step=on_step).separability
 
 
 def is_bimodal(
@@ -257,6 +266,7 @@ def is_bimodal(
     min_separability: float = 0.8,
     min_class_fraction: float = 0.01,
     nbins: int = 256,
+    on_step: Callable[[], object] | None = None,
 ) -> bool:
     """Whether the histogram of ``values`` has two well-separated modes.
 
@@ -279,13 +289,15 @@ def is_bimodal(
         Smallest accepted fraction of pixels in either class, in [0, 0.5].
     nbins : int
         Number of histogram bins used to find the Otsu threshold.
+    on_step : callable, optional
+        Called between the passes over the values, e.g. to report progress and check cancel.
 
     Returns
     -------
     bool
         False for a constant map.
     """
-    split = _otsu_split(values, nbins=nbins)
+    split = _otsu_split(values, nbins=nbins, on_step=on_step)
     smaller_class = min(split.upper_fraction, 1.0 - split.upper_fraction)
     return bool(
         smaller_class >= min_class_fraction

@@ -401,3 +401,12 @@ def test_outline_follows_the_image_border() -> None:
     assert np.array_equal(mask_outline(mask), ring)
     with pytest.raises(ValueError):
         mask_outline(mask, thickness=0)
+
+
+def test_bimodality_reports_between_its_passes_without_changing_the_figures():
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.normal(0.2, 0.05, 5000), rng.normal(0.8, 0.05, 3000)]).astype(np.float32)
+    calls = []
+    assert bimodality(values, on_step=lambda: calls.append(1)) == bimodality(values)
+    assert is_bimodal(values, on_step=lambda: calls.append(1)) == is_bimodal(values)
+    assert len(calls) >= 10

@@ -217,11 +217,12 @@ def _map_statistics(name: str, filtered: np.ndarray, mean_probability: float,
     tick(0.25, "Thresholding")
     flat = _is_flat(filtered)
     threshold = _otsu(filtered, lambda: tick(0.25, "Thresholding"))
-    tick(0.5, "Testing the bimodality of")
-    bimodality = 0.0 if flat else postprocess.bimodality(filtered)
-    tick(0.75, "Testing the bimodality of")
-    kept = not flat and postprocess.is_bimodal(filtered)
-    tick(1.0, "Testing the bimodality of")
+    testing = "Testing the bimodality of"
+    tick(0.5, testing)
+    bimodality = 0.0 if flat else postprocess.bimodality(filtered, on_step=lambda: tick(0.5, testing))
+    tick(0.75, testing)
+    kept = not flat and postprocess.is_bimodal(filtered, on_step=lambda: tick(0.75, testing))
+    tick(1.0, testing)
     return ClassMapSummary(map_name=f"filtered/{name}", counts=tuple(counts.tolist()), edges=tuple(edges.tolist()),
                            otsu_threshold=threshold, bimodality=bimodality, kept=kept, confidence=None,
                            mean_probability=mean_probability)

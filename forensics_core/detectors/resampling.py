@@ -180,7 +180,7 @@ def _feature_grid(evidence: Evidence, device: torch.device, reporter: ProgressRe
     reporter.update(0.0, "Computing the luminance")
     luminance = evidence.luminance()
     reporter.update(0.0, "Computing the luminance residual")  # each step is a second on 20 MP
-    residual = laplacian_residual(luminance)
+    residual = laplacian_residual(luminance, on_step=lambda: reporter.update(0.0, "Computing the luminance residual"))
     reporter.update(0.0, message)
     rows, _ = grid_shape(evidence.height, evidence.width, stride)
     for start, stop, features in iter_feature_strips(residual, BUNK_SPEC, stride, device):

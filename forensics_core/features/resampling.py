@@ -46,7 +46,7 @@ References
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -127,15 +127,17 @@ ENDEC_SPEC = FeatureSpec(patch_size=32, n_angles=10, kind="endec")
 
 
 # ---- residual -------------------------------------------------------------------------------
-def laplacian_residual(image: np.ndarray) -> np.ndarray:
+def laplacian_residual(image: np.ndarray, on_step: Callable[[], object] | None = None) -> np.ndarray:
     """``sqrt(|L * x|)`` of an HxW or HxWxC image, averaged over channels; HxW float32.
 
     ``L`` is :data:`LAPLACIAN_KERNEL`; borders are mirrored without repeating the edge pixel
     (OpenCV ``BORDER_REFLECT_101``, NumPy ``reflect``). Bunk et al. [Bunk2017]_ take the
     absolute residual of the luminance and its square root (their improvement over the plain
     residual: it compresses the large responses at edges); LSTM-EnDec averages the per-channel
-    square-rooted residuals over the colour channels.
+    square-rooted residuals over the colour channels. ``on_step`` is called between the
+    whole-image steps (to report progress and check cancel on large pictures).
     """
+    step = on_step if on_step is not None else (lambda: None)
     data = np.asarray(image, dtype=np.float32)
     if data.ndim == 2:
         data = data[:, :, None]
@@ -145,7 +147,9 @@ def laplacian_residual(image: np.ndarray) -> np.ndarray:
     for channel in range(data.shape[2]):
         response = cv2.filter2D(np.ascontiguousarray(data[:, :, channel]), cv2.CV_32F, LAPLACIAN_KERNEL,
                                 borderType=cv2.BORDER_REFLECT_101)
+        step()
         total += np.sqrt(np.abs(response))
+        step()
     if data.shape[2] > 1:
         total /= np.float32(data.shape[2])
     return total

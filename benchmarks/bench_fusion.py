@@ -46,9 +46,8 @@ FUSION_SECONDS_FLOOR = 30.0
 def evaluate_set(folder: Path, store: ResultStore, limit: int | None = None) -> dict:
     """Mean pixel AUC over forged images of fusion and of each member, and the image AUC of fusion.
 
-    Members' results come from the store for their heatmaps (:func:`~forensics_core.fusion.
-    training_data.member_results`, which also accepts results stored under an earlier image-score
-    definition: the heatmap does not depend on it) and are handed to fusion, so it runs none again.
+    Members' results come from the store (:func:`~forensics_core.fusion.training_data.member_results`)
+    and are handed to fusion, so it runs none again.
     Members' image scores are not compared here (``make_results.py`` and ``bench_calibration.py`` do).
     """
     members = get_detector("fusion").members({"members": ""})

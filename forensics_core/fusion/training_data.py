@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +22,12 @@ import numpy as np
 
 from forensics_core.atomic import write_bytes_atomic, write_json_atomic, write_png_atomic
 from forensics_core.detectors import get_detector
-from forensics_core.detectors.base import Detector, Result
+from forensics_core.detectors.base import Result
 from forensics_core.errors import EvidenceError
 from forensics_core.evaluation import benchmark_items, load_mask
 from forensics_core.evidence import load_evidence
 from forensics_core.fusion.features import feature_stack
-from forensics_core.result_cache import ResultStore, key_for_run
+from forensics_core.result_cache import ResultStore
 
 #: Seed of the fusion training set (distinct from every validation seed).
 FUSION_TRAIN_SEED = 20_261_201
@@ -93,39 +92,15 @@ def write_training_forgeries(out_dir: Path, spec: TrainingSetSpec = TrainingSetS
     return out_dir
 
 
-#: Image-score definitions that results were stored under before the current ones. A result's
-#: heatmap does not depend on how its image score is defined, so the heatmap of a result stored
-#: under an earlier definition is still the detector's heatmap (its score is not used here).
-EARLIER_SCORE_DEFINITIONS = ("region-quantile",)
-
-
-def stored_for_maps(store: ResultStore, detector: Detector, evidence_sha256: str) -> Result | None:
-    """A stored result of ``detector`` (default parameters) on the evidence, for its maps: the one of
-    the current score definition, else one stored under an :data:`EARLIER_SCORE_DEFINITIONS`."""
-    for definition in (detector.score_definition, *EARLIER_SCORE_DEFINITIONS):
-        as_stored = copy(detector)
-        as_stored.score_definition = definition
-        key = key_for_run(as_stored, evidence_sha256, {})
-        found = store.get(key) if key is not None else None
-        if found is not None:
-            return found
-    return None
-
-
 def member_results(store: ResultStore, members: Sequence[str], image: Path,
                    run_options: dict | None = None) -> dict[str, Result | None]:
-    """Each member's result on the picture at ``image`` with default parameters, for its heatmap:
-    from ``store`` (:func:`stored_for_maps`) or computed and stored; None for a member that cannot
-    analyse this kind of picture."""
+    """Each member's result on the picture at ``image`` with default parameters: from ``store``, or
+    computed and stored; None for a member that cannot analyse this kind of picture."""
     evidence = load_evidence(image)
     results: dict[str, Result | None] = {}
     for member in members:
-        detector = get_detector(member)
-        results[member] = stored_for_maps(store, detector, evidence.sha256)
-        if results[member] is not None:
-            continue
         try:
-            results[member] = store.run(detector, evidence, None, device="cpu", **(run_options or {}))
+            results[member] = store.run(get_detector(member), evidence, None, device="cpu", **(run_options or {}))
         except EvidenceError:
             results[member] = None
     return results

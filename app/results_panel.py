@@ -9,9 +9,10 @@ from forensics_core.detectors.base import Result
 
 
 def describe_result(index: int, result: Result) -> str:
-    """One line for the list: number, detector, parameters, run time, device, score (with its
+    """One line for the list: number, detector, parameters (an empty text parameter, e.g. fusion's default
+    member list, is left out), run time, device, score (with its
     false-alarm rate when calibrated), and the detector's note when it has one (for example "No CFA trace: ...")."""
-    params = ", ".join(f"{k}={v}" for k, v in result.provenance.get("parameters", {}).items())
+    params = ", ".join(f"{k}={v}" for k, v in result.provenance.get("parameters", {}).items() if v != "")
     seconds = sum(result.timings.values())
     name = f"{result.detector_id} ({params})" if params else result.detector_id
     note = f" · {result.extra['note']}" if result.extra.get("note") else ""

@@ -312,3 +312,12 @@ def test_report_carries_verdict_calibration_and_limitations(ela_result: Result, 
     assert escape(verdict(calibrated).text) in html and escape(false_alarm_sentence(calibrated)) in html
     assert "9 images, reference set &#x27;test set&#x27; (3 photographs; forms: png); provenance: made in a test" in html
     assert escape(get_detector("ela").limitations[0]) in html
+
+
+def test_results_list_leaves_out_empty_text_parameters(ela_result: Result) -> None:
+    from app.results_panel import describe_result
+
+    parameters = {**ela_result.provenance.get("parameters", {}), "members": ""}
+    line = describe_result(1, dataclasses.replace(ela_result, provenance={**ela_result.provenance,
+                                                                         "parameters": parameters}))
+    assert "members=" not in line and line.startswith("1. ela")

@@ -7,12 +7,14 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -21,9 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from forensics_core.evidence import Evidence
-from forensics_core.evidence.jpeg import editing_software_warnings, table_family
-from forensics_core.evidence.model import JpegInfo
+from forensics_core.errors import ForensicsError
+from forensics_core.evidence import Evidence, load_evidence
+from forensics_core.evidence.jpeg import editing_software_warnings, format_quant_tables, table_family
+from forensics_core.evidence.jpeg_tables import compare_tables
 
 #: Shown in selectable, scrollable one-line fields so that paths never wrap mid-name.
 LINE_FIELDS = ("File",)
@@ -98,15 +101,6 @@ def _value_widget(name: str) -> QLabel | QLineEdit | HashField:
     return label
 
 
-def format_quant_tables(jpeg: JpegInfo) -> str:
-    """The quantisation tables as 8x8 grids of numbers, one block per table id."""
-    blocks = []
-    for table_id, values in sorted(jpeg.quant_tables.items()):
-        rows = [" ".join(f"{v:3d}" for v in values[r * 8:(r + 1) * 8]) for r in range(8)]
-        blocks.append(f"Table {table_id}:\n" + "\n".join(rows))
-    return "\n\n".join(blocks)
-
-
 def jpeg_checks_html(evidence: Evidence) -> str:
     """The quantisation-table family and any editing-software warning, as rich text (warnings in red)."""
     lines = [f"Tables: {html.escape(table_family(evidence.jpeg))}"] if evidence.jpeg is not None else []
@@ -140,6 +134,14 @@ class EvidencePanel(QWidget):
         self.checks = QLabel(wordWrap=True)  # table family and editing-software warnings
         self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.checks)
+        self.compare_button = QPushButton("Compare tables with a reference JPEG…")
+        self.compare_button.setToolTip("Open a trusted file (e.g. an original from the claimed camera at the same "
+                                       "settings) and compare its quantisation tables with the evidence's")
+        self.compare_button.clicked.connect(self._choose_reference)
+        layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.comparison = QLabel(wordWrap=True)
+        self.comparison.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.comparison)
         self.search = QLineEdit(placeholderText="Search metadata (key or value)…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
@@ -152,6 +154,7 @@ class EvidencePanel(QWidget):
         self.metadata.verticalHeader().setVisible(False)
         self.metadata.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         layout.addWidget(self.metadata, 1)
+        self._evidence: Evidence | None = None
         self.show_evidence(None)
 
     def show_evidence(self, evidence: Evidence | None) -> None:
@@ -165,6 +168,9 @@ class EvidencePanel(QWidget):
         has_jpeg = evidence is not None and evidence.jpeg is not None
         self.tables.setVisible(has_jpeg)
         self.tables_label.setVisible(has_jpeg)
+        self.compare_button.setVisible(has_jpeg)
+        self.comparison.clear()
+        self._evidence = evidence
         if evidence is None:
             return
         v = self.values
@@ -197,6 +203,29 @@ class EvidencePanel(QWidget):
         for field in LINE_FIELDS:  # the end (the file's name) is what a narrow field should show
             v[field].setCursorPosition(len(v[field].text()))
         self._filter(self.search.text())
+
+    def _choose_reference(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Reference JPEG", "",
+                                              "JPEG files (*.jpg *.jpeg *.jpe);;All files (*)")
+        if path:
+            self.compare_with_reference(path)
+
+    def compare_with_reference(self, path: str) -> None:
+        """Show how the evidence's quantisation tables compare with those of the JPEG at ``path``."""
+        if self._evidence is None or self._evidence.jpeg is None:
+            return
+        try:
+            reference = load_evidence(path)
+        except ForensicsError as exc:
+            self.comparison.setText(f"<span style='color:#b00020'>{html.escape(str(exc))}</span>")
+            return
+        if reference.jpeg is None:
+            self.comparison.setText(f"<span style='color:#b00020'>{html.escape(reference.path.name)} is not a JPEG "
+                                    f"({html.escape(reference.format)}): it has no quantisation tables.</span>")
+            return
+        sentence = compare_tables(self._evidence.jpeg.quant_tables, reference.jpeg.quant_tables).sentence()
+        self.comparison.setText(f"Against {html.escape(reference.path.name)} (SHA-256 {reference.sha256}): "
+                                f"{html.escape(sentence)}")
 
     def _filter(self, text: str) -> None:
         needle = text.strip().lower()

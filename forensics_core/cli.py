@@ -1,7 +1,8 @@
 """The ``tamper-workbench`` command line (also ``python -m forensics_core``).
 
-Sub-commands: ``detectors``, ``analyze``, ``evaluate``, ``train``, ``gallery``, ``weights``
-and ``gui``. Exit codes: 0 success, 2 bad input (the message says why), 130 cancelled.
+Sub-commands: ``detectors``, ``analyze``, ``evaluate``, ``train``, ``calibrate``, ``gallery``,
+``weights``, ``tables``, ``gui``, ``case`` and ``report``. Exit codes: 0 success, 2 bad input (the
+message says why), 130 cancelled.
 """
 
 from __future__ import annotations
@@ -234,6 +235,34 @@ def cmd_weights_import_mantranet(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_tables(args: argparse.Namespace) -> int:
+    """Print a JPEG's quantisation tables, the family they belong to, and their comparison with references."""
+    from forensics_core.evidence import load_evidence
+    from forensics_core.evidence.jpeg import editing_software_warnings, format_quant_tables, table_family
+    from forensics_core.evidence.jpeg_tables import compare_tables
+
+    def jpeg_file(path: str):
+        loaded = load_evidence(path, max_pixels=args.max_pixels)
+        if loaded.jpeg is None:
+            raise ForensicsError(f"{loaded.path.name} is not a JPEG ({loaded.format}): it has no quantisation "
+                                 "tables to check.")
+        return loaded
+
+    evidence = jpeg_file(args.image)
+    references = [jpeg_file(path) for path in args.reference]
+    quality = f"{evidence.jpeg.quality:.0f}" if evidence.jpeg.quality is not None else "not IJG-like"
+    print(f"{evidence.path.name}  sha256 {evidence.sha256}")
+    print(f"IJG quality estimate: {quality}; subsampling {evidence.jpeg.subsampling or 'unknown'}")
+    print(f"tables: {table_family(evidence.jpeg)}")
+    for warning in editing_software_warnings(evidence.metadata):
+        print(warning)
+    for reference in references:
+        comparison = compare_tables(evidence.jpeg.quant_tables, reference.jpeg.quant_tables)
+        print(f"against {reference.path.name} (sha256 {reference.sha256}): {comparison.sentence()}")
+    print(format_quant_tables(evidence.jpeg))
+    return EXIT_OK
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Open the Qt workbench (optionally on IMAGE)."""
     try:
@@ -327,6 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = weights_sub.add_parser("import-mantranet", help="convert the authors' ManTraNet_Ptrain4.h5 (Keras)")
     q.add_argument("file")
     q.set_defaults(func=cmd_weights_import_mantranet)
+
+    p = sub.add_parser("tables", help="a JPEG's quantisation tables: family, editing software, reference files")
+    p.add_argument("image")
+    p.add_argument("--reference", action="append", default=[], metavar="JPEG",
+                   help="compare with this trusted file, e.g. an original from the claimed camera (repeatable)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+    p.set_defaults(func=cmd_tables)
 
     p = sub.add_parser("gui", help="open the workbench")
     p.add_argument("image", nargs="?")

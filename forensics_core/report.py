@@ -37,6 +37,7 @@ from forensics_core.detectors import get_detector
 from forensics_core.detectors.base import Result, library_versions
 from forensics_core.errors import ForensicsError
 from forensics_core.evidence import Evidence
+from forensics_core.evidence.jpeg import editing_software_warnings, table_family
 from forensics_core.calibration.verdict import calibration_text, false_alarm_sentence, threshold_origin, verdict
 from forensics_core.postprocess import histogram, otsu_threshold
 from forensics_core.fusion.report_section import fusion_section_html
@@ -497,6 +498,8 @@ def build_report_html(evidence: Evidence, items: Sequence[ReportItem], rois: Seq
         quality = f"{evidence.jpeg.quality:.0f}" if evidence.jpeg.quality is not None else "not IJG-like"
         identity.append(("JPEG", f"quality estimate {quality}, subsampling {evidence.jpeg.subsampling}, "
                                  f"{'progressive' if evidence.jpeg.progressive else 'baseline'}"))
+        identity.append(("JPEG quantisation tables", table_family(evidence.jpeg)))
+    identity += [("Editing software", warning) for warning in editing_software_warnings(evidence.metadata)]
     hashes = [("SHA-256", hash_html(evidence.sha256)), ("MD5", hash_html(evidence.md5))]
     meta = list(evidence.metadata)
     exif = _rows(meta[:EXIF_SUMMARY_ROWS]) if meta else "<tr><td>No metadata in the file.</td></tr>"

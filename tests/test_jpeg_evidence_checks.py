@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, JpegPresets
 
 from forensics_core.evidence import load_evidence
 from forensics_core.evidence.jpeg import (
@@ -14,6 +14,7 @@ from forensics_core.evidence.jpeg import (
     scaled_table,
     table_family,
 )
+from forensics_core.evidence.jpeg_tables import compare_tables, matches, matching_sets, photoshop_presets
 from forensics_core.evidence.model import JpegInfo
 
 
@@ -66,3 +67,97 @@ def test_evidence_panel_shows_family_and_warning(qtbot, tmp_path):
     assert "quality 80" in panel.checks.text() and "Adobe Photoshop" in panel.checks.text()
     panel.show_evidence(None)
     assert panel.checks.text() == ""
+
+
+# ---- known table sets (Photoshop presets) and the comparison with a reference file ------------
+
+
+def _save(path, **options):
+    picture = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    Image.fromarray(picture).save(path, "JPEG", **options)
+    return path
+
+
+@pytest.mark.parametrize("preset", sorted(JpegPresets.presets))
+def test_photoshop_preset_files_are_named(tmp_path, preset):
+    family = table_family(load_evidence(_save(tmp_path / "p.jpg", quality=preset)).jpeg)
+    assert f"Adobe Photoshop setting '{preset}'" in family
+    assert sum(s.name.endswith(f"'{preset}'") for s in photoshop_presets()) == 1
+
+
+def test_ijg_file_is_not_called_photoshop(tmp_path):
+    family = table_family(load_evidence(_save(tmp_path / "q80.jpg", quality=80)).jpeg)
+    assert "Photoshop" not in family
+
+
+def test_matches_needs_luminance_and_every_chroma_table():
+    preset = photoshop_presets()[0]
+    luma, chroma = preset.tables[0], preset.tables[1]
+    assert matches({0: luma, 1: chroma, 2: chroma}, preset)
+    assert matches({0: luma}, preset)  # greyscale
+    assert not matches({0: luma, 1: luma}, preset)
+    assert not matches({1: chroma}, preset)
+    assert matching_sets({0: luma, 1: chroma}) == [preset]
+
+
+def test_compare_tables_counts_differing_steps():
+    base = scaled_table(IJG_LUMINANCE, 90)
+    changed = list(base)
+    changed[0] += 3
+    changed[63] -= 1
+    same = compare_tables({0: base, 1: base}, {0: base, 1: base})
+    assert same.identical and same.sentence().startswith("identical quantisation tables")
+    differ = compare_tables({0: tuple(changed), 1: base}, {0: base, 1: base})
+    assert not differ.identical
+    assert differ.differing_steps == {0: 2, 1: 0} and differ.largest_difference == 3
+    assert "table 0: 2 of 64 steps differ" in differ.sentence() and "table 1" not in differ.sentence()
+    grey = compare_tables({0: base}, {0: base, 1: base})
+    assert not grey.identical and grey.only_in_reference == (1,) and "only in the reference" in grey.sentence()
+
+
+def test_tables_command(tmp_path, capsys):
+    from forensics_core.cli import main
+
+    evidence = _save(tmp_path / "evidence.jpg", quality="web_high")
+    same = _save(tmp_path / "same.jpg", quality="web_high")
+    other = _save(tmp_path / "other.jpg", quality=80)
+    assert main(["tables", str(evidence), "--reference", str(same), "--reference", str(other)]) == 0
+    out = capsys.readouterr().out
+    assert load_evidence(evidence).sha256 in out
+    assert "against same.jpg" in out and "identical quantisation tables" in out
+    assert "against other.jpg" in out and "different quantisation tables" in out
+    assert "Adobe Photoshop setting 'web_high'" in out and "Table 0:" in out
+    png = tmp_path / "picture.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(png)
+    assert main(["tables", str(png)]) == 2
+    assert main(["tables", str(evidence), "--reference", str(png)]) == 2
+    assert "is not a JPEG (PNG)" in capsys.readouterr().err
+
+
+def test_evidence_panel_compares_with_a_reference(qtbot, tmp_path):
+    from app.evidence_panel import EvidencePanel
+
+    panel = EvidencePanel()
+    qtbot.addWidget(panel)
+    panel.show_evidence(load_evidence(_save(tmp_path / "evidence.jpg", quality=80)))
+    assert not panel.compare_button.isHidden()
+    panel.compare_with_reference(str(_save(tmp_path / "camera.jpg", quality=92)))
+    assert "Against camera.jpg" in panel.comparison.text() and "different quantisation tables" in panel.comparison.text()
+    panel.compare_with_reference(str(_save(tmp_path / "same.jpg", quality=80)))
+    assert "identical quantisation tables" in panel.comparison.text()
+    panel.compare_with_reference(str(tmp_path / "missing.jpg"))
+    assert "does not exist" in panel.comparison.text()
+    panel.show_evidence(None)
+    assert panel.comparison.text() == "" and panel.compare_button.isHidden()
+
+
+def test_report_names_the_table_family_and_editing_software(tmp_path):
+    from forensics_core.case.model import CaseInfo
+    from forensics_core.report import build_report_html
+
+    exif = Image.Exif()
+    exif[0x0131] = "Adobe Photoshop 24.1 (Windows)"
+    evidence = load_evidence(_save(tmp_path / "edited.jpg", quality="web_medium", exif=exif.tobytes()))
+    html = build_report_html(evidence, [], [], CaseInfo())
+    assert "JPEG quantisation tables" in html and "Adobe Photoshop setting &#x27;web_medium&#x27;" in html
+    assert "Editing software" in html and "names image-editing software" in html

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .jpeg_tables import matching_sets
 from .model import JpegInfo
 
 # Annex K (IJG) base tables, natural row-major order.
@@ -153,6 +154,15 @@ def jpeg_info_from_image(img: Any) -> JpegInfo | None:
 
 # ---- checks an examiner reads (evidence panel, report) -------------------------------------
 
+def format_quant_tables(jpeg: JpegInfo) -> str:
+    """The quantisation tables as 8x8 grids of numbers, one block per table id."""
+    blocks = []
+    for table_id, values in sorted(jpeg.quant_tables.items()):
+        rows = [" ".join(f"{v:3d}" for v in values[r * 8:(r + 1) * 8]) for r in range(8)]
+        blocks.append(f"Table {table_id}:\n" + "\n".join(rows))
+    return "\n\n".join(blocks)
+
+
 #: Words in a ``Software`` / ``CreatorTool`` / ``ProcessingSoftware`` value that name an editor
 #: rather than a camera's firmware (lower case).
 EDITING_SOFTWARE = (
@@ -178,12 +188,18 @@ def table_family(jpeg: JpegInfo) -> str:
 
     The IJG (libjpeg) tables scaled by its quality formula are what libjpeg, Pillow, OpenCV, GIMP
     and many phone apps write; camera firmware and some editors (Adobe Photoshop among them)
-    write tables of their own, which the closest IJG quality only approximates.
+    write tables of their own, which the closest IJG quality only approximates; the Photoshop
+    settings known to :mod:`forensics_core.evidence.jpeg_tables` are named.
     """
     luma = jpeg.quant_tables.get(0)
+    presets = " / ".join(table_set.name for table_set in matching_sets(jpeg.quant_tables))
     if jpeg.standard_tables and jpeg.quality is not None:
+        also = f"; also equal to {presets}" if presets else ""
         return (f"standard IJG (libjpeg) tables scaled for quality {jpeg.quality:.0f}: as written by libjpeg-based "
-                "software (Pillow, OpenCV, GIMP, many phone apps) and by some cameras")
+                f"software (Pillow, OpenCV, GIMP, many phone apps) and by some cameras{also}")
+    if presets:
+        return (f"equal to {presets} (tables as published in Pillow's JpegPresets): written by Adobe Photoshop "
+                "or by software that reuses its tables")
     luma_quality = ijg_luminance_quality(luma) if luma is not None else None
     if luma_quality is not None:
         return (f"luminance table = IJG quality {luma_quality}, chrominance table(s) not the IJG ones for that "

@@ -57,19 +57,30 @@ GRID = 8
 LSTM_OUTPUT = 256
 LSTM_BLOCK = 16
 LSTM_LAYERS = 3
+#: Scale of the residual filters conv1 starts from (:func:`init_residual_filters`; ours).
+RESIDUAL_INIT_GAIN = 4.0
 
 
 class JConvLSTMConv(nn.Module):
     """The ICCV 2017 network; ``forward`` maps Bx3x64x64 in [0, 1] to (patch, pixel) logits."""
 
-    def __init__(self, conv_maps: int = 16, pixel_maps: int = 8) -> None:
-        """The defaults are the widths documented above; smaller ones give tiny models for tests."""
+    def __init__(self, conv_maps: int = 16, pixel_maps: int = 8, bottleneck_maps: int = 1,
+                 residual_init: bool = True) -> None:
+        """The defaults are the widths documented above; smaller ones give tiny models for tests.
+
+        ``bottleneck_maps`` maps leave the convolutions (each block then feeds the LSTM
+        ``64 x bottleneck_maps`` values); ``residual_init`` starts conv1 from the high-pass
+        residual filters (:func:`init_residual_filters`).
+        """
         super().__init__()
         self.conv1 = nn.Conv2d(3, conv_maps, 5, padding=2)
-        self.conv2 = nn.Conv2d(conv_maps, 1, 5, padding=2)
-        self.conv_bn = nn.BatchNorm2d(1)
+        self.conv2 = nn.Conv2d(conv_maps, bottleneck_maps, 5, padding=2)
+        self.conv_bn = nn.BatchNorm2d(bottleneck_maps)
+        if residual_init:
+            init_residual_filters(self.conv1)
         block = PATCH_SIZE // GRID
-        self.lstm = nn.LSTM(block * block, LSTM_OUTPUT, num_layers=LSTM_LAYERS, batch_first=True)
+        self.lstm = nn.LSTM(block * block * bottleneck_maps, LSTM_OUTPUT, num_layers=LSTM_LAYERS,
+                            batch_first=True)
         self.classifier = nn.Linear(LSTM_OUTPUT, 2)
         self.pixel_bn = nn.BatchNorm2d(1)
         self.pixel_conv1 = nn.Conv2d(1, pixel_maps, 3, padding=1)
@@ -85,9 +96,10 @@ class JConvLSTMConv(nn.Module):
         block = PATCH_SIZE // GRID
         x = self.conv_bn(self.conv2(F.relu(self.conv1(patches * 2.0 - 1.0))))
         stages["conv"] = x
-        # (B, 1, 8, 8, 8, 8) -> (B, 8 block rows, 8 block cols, 8, 8) -> (B, 64 steps, 64 values)
-        blocks = x.reshape(batch, GRID, block, GRID, block).permute(0, 1, 3, 2, 4)
-        stages["blocks"] = blocks.reshape(batch, GRID * GRID, block * block)
+        # (B, C, 8, 8, 8, 8) -> (B, 8 block rows, 8 block cols, C, 8, 8) -> (B, 64 steps, 64 C values)
+        maps = x.shape[1]
+        blocks = x.reshape(batch, maps, GRID, block, GRID, block).permute(0, 2, 4, 1, 3, 5)
+        stages["blocks"] = blocks.reshape(batch, GRID * GRID, maps * block * block)
         outputs, _ = self.lstm(stages["blocks"])
         stages["lstm"] = outputs
         stages["label"] = self.classifier(outputs.mean(dim=1))
@@ -103,6 +115,23 @@ class JConvLSTMConv(nn.Module):
         """Patch logits (Bx2) and pixel logits (Bx2x64x64) of Bx3x64x64 patches in [0, 1]."""
         stages = self.forward_stages(patches)
         return stages["label"], stages["pixels"]
+
+
+def init_residual_filters(conv: nn.Conv2d) -> None:
+    """Start the first output maps of a 5x5 RGB convolution from the SRM high-pass filters.
+
+    The 9 fixed first-layer filters of ManTra-Net (:func:`forensics_core.models.mantranet.srm_kernels`:
+    second-order, "KV" and horizontal residuals of R, G and B; Fridrich & Kodovsky, IEEE TIFS 7(3),
+    2012) become the initial weights of maps 0-8 (bias 0), scaled by 4 so that residuals of the
+    [-1, 1] input reach the size of the random maps' outputs; they stay trainable. The other maps
+    keep PyTorch's initialisation.
+    """
+    from forensics_core.models.mantranet import srm_kernels
+
+    kernels = srm_kernels(conv.in_channels)[: conv.out_channels]
+    with torch.no_grad():
+        conv.weight[: len(kernels)] = RESIDUAL_INIT_GAIN * kernels
+        conv.bias[: len(kernels)] = 0.0
 
 
 def window_starts(length: int, window: int, stride: int) -> list[int]:

@@ -125,14 +125,15 @@ class ForgeryPatches(Dataset):
         }
 
 
-def curriculum_stages(config: TrainConfig) -> list[dict[str, Any]]:
-    """The checked stages of ``extra["curriculum"]``, sorted by their first step (the first at 0)."""
+def curriculum_stages(config: TrainConfig, allow_all: bool = False) -> list[dict[str, Any]]:
+    """The checked stages of ``extra["curriculum"]``, sorted by their first step (the first at 0);
+    ``allow_all`` admits the source ``"all"`` (every patch of a patch set)."""
     stages = sorted((dict(stage) for stage in config.extra.get("curriculum", DEFAULT_CURRICULUM)),
                     key=lambda stage: int(stage.get("from_step", -1)))
     if not stages or int(stages[0].get("from_step", -1)) != 0:
         raise ForensicsError("The j-conv-lstm-conv curriculum needs a first stage with from_step 0.")
     for stage in stages:
-        if stage.get("source") not in ("planted", "forgeries"):
+        if stage.get("source") not in ("planted", "forgeries") + (("all",) if allow_all else ()):
             raise ForensicsError(f"Unknown curriculum source {stage.get('source')!r}: use 'planted' or 'forgeries'.")
         unknown = set(stage.get("kinds", ())) - set(FORGERY_KINDS)
         if unknown:
@@ -198,6 +199,73 @@ class PatchCache(Dataset):
         return item
 
 
+#: Codes of the pre-extracted patch sets' ``sources.npy`` (``scripts/jconv_patch_set.py``).
+PATCH_SET_SOURCES = {"forgeries": 0, "planted": 1}
+
+
+class PatchSet(Dataset):
+    """A fixed, pre-extracted set of 64x64 patches (``scripts/jconv_patch_set.py``).
+
+    ``folder`` holds ``images.npy`` (N x 3 x 64 x 64 uint8), ``masks.npy`` (N x 64 x 64 bool) and
+    ``sources.npy`` (N int8, :data:`PATCH_SET_SOURCES`), read memory-mapped with
+    ``allow_pickle=False``; ``sources`` keeps the patches of those codes only. Item ``i`` is
+    ``{"image": 3 x 64 x 64, "mask": 1 x 64 x 64, "kind": source name}``.
+    """
+
+    def __init__(self, folder: Path, sources: tuple[int, ...] = tuple(PATCH_SET_SOURCES.values())) -> None:
+        folder = Path(folder)
+        try:
+            self.images = np.load(folder / "images.npy", mmap_mode="r", allow_pickle=False)
+            self.masks = np.load(folder / "masks.npy", mmap_mode="r", allow_pickle=False)
+            all_sources = np.load(folder / "sources.npy", allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise ForensicsError(f"No readable J-Conv-LSTM-Conv patch set in {folder}: {error}. "
+                                 "Make one with scripts/jconv_patch_set.py.") from error
+        self.index = np.flatnonzero(np.isin(all_sources, sources))
+        self.sources = all_sources[self.index]
+        if not len(self.index):
+            raise ForensicsError(f"The patch set in {folder} holds no patches of sources {sources}.")
+        self._names = {code: name for name, code in PATCH_SET_SOURCES.items()}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def gather(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float images (N x 3 x 64 x 64 in [0, 1]) and masks (N x 1 x 64 x 64) at ``positions``."""
+        rows = self.index[np.asarray(positions)]
+        images = torch.from_numpy(self.images[rows].astype(np.float32) / 255.0)
+        masks = torch.from_numpy(self.masks[rows].astype(np.float32))[:, None]
+        return images, masks
+
+    def __getitem__(self, position: int) -> dict[str, Any]:
+        images, masks = self.gather(np.array([position]))
+        return {"image": images[0], "mask": masks[0], "kind": self._names[int(self.sources[position])]}
+
+
+class Shuffled(Dataset):
+    """``length`` items drawn from ``patches`` epoch by epoch, each epoch in a fresh random order.
+
+    Item ``i`` is patch ``permutation(epoch)[i mod N]`` with ``epoch = i // N`` and the permutation
+    drawn from ``default_rng([seed, epoch])``: fixed by ``i``, so a resumed run sees the same batches.
+    """
+
+    def __init__(self, patches: Dataset, length: int, seed: int) -> None:
+        self.patches = patches
+        self.length = length
+        self.seed = seed
+        self._epoch: tuple[int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        count = len(self.patches)
+        epoch = index // count
+        if self._epoch is None or self._epoch[0] != epoch:
+            self._epoch = (epoch, np.random.default_rng([self.seed, epoch]).permutation(count))
+        return self.patches[int(self._epoch[1][index % count])]
+
+
 def batch_patches(batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 3, 64, 64) patches and (N, 1, 64, 64) masks of a batch of patch stacks
     (B x crops x C x 64 x 64) or of whole pictures (B x C x S x S, cut into 64x64 tiles)."""
@@ -238,14 +306,17 @@ class JConvLSTMConvRecipe(TrainingRecipe):
         self._patch_loss_weight = PATCH_LOSS_WEIGHT
 
     def build_model(self, config: TrainConfig) -> nn.Module:
-        """A freshly initialised J-Conv-LSTM-Conv."""
-        return JConvLSTMConv()
+        """A freshly initialised J-Conv-LSTM-Conv (``extra["residual_init"]``, default true)."""
+        return JConvLSTMConv(residual_init=bool(config.extra.get("residual_init", True)))
 
     def train_dataset(self, config: TrainConfig) -> Dataset:
-        """Patch stacks cut from the curriculum's pictures of the training photographs."""
+        """Patches of a pre-extracted patch set (``extra["patch_set"]``), or patch stacks cut from
+        the curriculum's pictures of the training photographs."""
         self._patch_loss_weight = float(config.extra.get("patch_loss_weight", PATCH_LOSS_WEIGHT))
-        split = photo_split(include_large=config.include_large_photos)
         length = config.steps * config.batch_size
+        if config.extra.get("patch_set"):
+            return self.patch_set_curriculum(config, Path(config.extra["patch_set"]), length)
+        split = photo_split(include_large=config.include_large_photos)
         crops = config.extra.get("crops", 8)
         stages: list[tuple[int, Dataset]] = []
         for stage in curriculum_stages(config):
@@ -259,6 +330,18 @@ class JConvLSTMConvRecipe(TrainingRecipe):
         if config.extra.get("patch_cache"):
             patches = PatchCache(patches, Path(config.extra["patch_cache"]), self.cache_key(config))
         return patches
+
+    def patch_set_curriculum(self, config: TrainConfig, folder: Path, length: int) -> Dataset:
+        """The curriculum's stages drawn from a patch set: a stage's ``source`` selects the patches
+        of that source (``kinds`` cannot be selected there); ``"all"`` takes every patch."""
+        stages: list[tuple[int, Dataset]] = []
+        for stage in curriculum_stages(config, allow_all=True):
+            codes = (tuple(PATCH_SET_SOURCES.values()) if stage["source"] == "all"
+                     else (PATCH_SET_SOURCES[stage["source"]],))
+            if stage.get("kinds"):
+                raise ForensicsError("A patch-set curriculum stage cannot select forgery kinds.")
+            stages.append((int(stage["from_step"]), Shuffled(PatchSet(folder, codes), length, config.seed)))
+        return Curriculum(stages, config.batch_size, length)
 
     def cache_key(self, config: TrainConfig) -> str:
         """Name of the cache folder: a digest of everything the training items depend on."""
@@ -305,6 +388,8 @@ class JConvLSTMConvRecipe(TrainingRecipe):
                 "patch": PATCH_SIZE, "crops_per_forgery": config.extra.get("crops", 8),
                 "patch_label_fraction": PATCH_LABEL_FRACTION, "val_seed": VAL_SEED,
                 "val_stride": config.extra.get("val_stride", 32), "val_sigma": config.extra.get("val_sigma", 3.0),
-                "curriculum": curriculum_stages(config),
+                "curriculum": curriculum_stages(config, allow_all=bool(config.extra.get("patch_set"))),
+                "patch_set": config.extra.get("patch_set"),
+                "residual_init": bool(config.extra.get("residual_init", True)),
                 "loss": "class-weighted pixel CE + patch_loss_weight x class-weighted patch CE",
                 "patch_loss_weight": float(config.extra.get("patch_loss_weight", PATCH_LOSS_WEIGHT))}

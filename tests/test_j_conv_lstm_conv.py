@@ -15,8 +15,11 @@ from forensics_core.synth.datasets import PLANTED_AREA, PlantedResampling
 from forensics_core.training import get_recipe
 from forensics_core.training.config import TrainConfig
 from forensics_core.training.recipes.j_conv_lstm_conv import (
+    PATCH_SET_SOURCES,
     Curriculum,
     PatchCache,
+    PatchSet,
+    Shuffled,
     curriculum_stages,
 )
 
@@ -120,3 +123,81 @@ def test_training_items_follow_the_configured_curriculum():
     kinds = [data[i]["kind"] for i in range(4)]
     assert kinds[0] == "planted" and kinds[2] in ("splice", "pristine") and kinds[3] in ("splice", "pristine")
     assert data[0]["image"].shape == (2, 3, 64, 64)
+
+
+def test_conv1_starts_from_the_srm_residual_filters():
+    from forensics_core.models.j_conv_lstm_conv import RESIDUAL_INIT_GAIN
+    from forensics_core.models.mantranet import srm_kernels
+
+    model = JConvLSTMConv()
+    assert torch.equal(model.conv1.weight[:9], RESIDUAL_INIT_GAIN * srm_kernels(3))
+    assert torch.count_nonzero(model.conv1.bias[:9]) == 0
+    # a flat patch has no residual: the residual maps answer zero whatever its level
+    flat = torch.full((1, 3, 64, 64), 0.3)
+    inner = torch.nn.functional.conv2d(flat * 2.0 - 1.0, model.conv1.weight[:9])
+    assert float(inner.detach().abs().max()) < 1e-5
+    plain = JConvLSTMConv(residual_init=False)
+    assert not torch.equal(plain.conv1.weight[:9], RESIDUAL_INIT_GAIN * srm_kernels(3))
+
+
+def test_wider_bottleneck_feeds_every_map_of_a_block_to_its_lstm_step():
+    model = JConvLSTMConv(conv_maps=2, pixel_maps=2, bottleneck_maps=2).eval()
+    with torch.no_grad():
+        stages = model.forward_stages(torch.rand(1, 3, 64, 64))
+    assert stages["blocks"].shape == (1, 64, 128)
+    # step 9 is block (row 1, column 1): map 0 then map 1 of pixels 8..15 x 8..15
+    expected = stages["conv"][0, :, 8:16, 8:16].reshape(-1)
+    assert torch.equal(stages["blocks"][0, 9], expected)
+
+
+def _write_patch_set(folder, sources):
+    folder.mkdir()
+    count = len(sources)
+    images = np.stack([np.full((3, 64, 64), 10 * i, np.uint8) for i in range(count)])
+    masks = np.zeros((count, 64, 64), bool)
+    masks[:, :8] = True
+    np.save(folder / "images.npy", images)
+    np.save(folder / "masks.npy", masks)
+    np.save(folder / "sources.npy", np.array(sources, np.int8))
+
+
+def test_patch_set_reads_the_patches_of_the_chosen_sources(tmp_path):
+    planted, forgeries = PATCH_SET_SOURCES["planted"], PATCH_SET_SOURCES["forgeries"]
+    _write_patch_set(tmp_path / "set", [forgeries, planted, forgeries, planted])
+    only_planted = PatchSet(tmp_path / "set", (planted,))
+    assert len(only_planted) == 2 and len(PatchSet(tmp_path / "set")) == 4
+    item = only_planted[1]
+    assert item["kind"] == "planted" and item["image"].shape == (3, 64, 64)
+    assert torch.allclose(item["image"], torch.full((3, 64, 64), 30 / 255.0))
+    assert item["mask"].shape == (1, 64, 64) and float(item["mask"].mean()) == pytest.approx(0.125)
+    with pytest.raises(ForensicsError, match="jconv_patch_set"):
+        PatchSet(tmp_path / "missing")
+
+
+def test_shuffled_visits_every_patch_once_per_epoch_in_a_fixed_order():
+    class Plain(Dataset):
+        def __len__(self) -> int:
+            return 5
+
+        def __getitem__(self, index: int) -> int:
+            return index
+
+    drawn = Shuffled(Plain(), length=10, seed=3)
+    first, second = [drawn[i] for i in range(5)], [drawn[i] for i in range(5, 10)]
+    assert sorted(first) == sorted(second) == list(range(5))
+    assert [Shuffled(Plain(), 10, 3)[i] for i in range(10)] == first + second
+
+
+def test_training_from_a_patch_set_follows_the_curriculum(tmp_path):
+    planted, forgeries = PATCH_SET_SOURCES["planted"], PATCH_SET_SOURCES["forgeries"]
+    _write_patch_set(tmp_path / "set", [forgeries, planted] * 4)
+    recipe = get_recipe("j-conv-lstm-conv")
+    config = TrainConfig(steps=6, batch_size=2, extra={"patch_set": str(tmp_path / "set"), "curriculum": [
+        {"from_step": 0, "source": "planted"}, {"from_step": 2, "source": "all"}]})
+    data = recipe.train_dataset(config)
+    assert len(data) == 12 and all(data[i]["kind"] == "planted" for i in range(4))
+    assert {data[i]["kind"] for i in range(4, 12)} == {"planted", "forgeries"}
+    with pytest.raises(ForensicsError):
+        recipe.train_dataset(TrainConfig(steps=2, batch_size=1, extra={"patch_set": str(tmp_path / "set"),
+                                         "curriculum": [{"from_step": 0, "source": "forgeries",
+                                                         "kinds": ["splice"]}]}))

@@ -139,7 +139,7 @@ class EvidencePanel(QWidget):
                                        "settings) and compare its quantisation tables with the evidence's")
         self.compare_button.clicked.connect(self._choose_reference)
         layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self.comparison = QLabel(wordWrap=True)
+        self.comparison = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.comparison.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.comparison)
         self.search = QLineEdit(placeholderText="Search metadata (key or value)…")

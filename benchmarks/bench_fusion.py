@@ -4,8 +4,8 @@ NoSo image AUC (floor 0.75), and the time of a fusion run on a 1024x768 picture.
 Every member runs once per picture through the shared result store (``runs/result-store``), so
 the members' maps are computed once for this script, the fusion training and the calibration.
 Pixel AUC is the mean over forged images of each detector's heatmap against the ground truth;
-image AUC ranks forged against authentic images by the image score (for fusion, Tippett's statistic
-of its members' false-alarm rates, see :mod:`forensics_core.detectors.fusion`). Timing: *cold* is a fusion run that runs every member,
+image AUC ranks forged against authentic images by the image score (for fusion, the weighted
+evidence of its members' false-alarm rates, see :mod:`forensics_core.fusion.image_score`). Timing: *cold* is a fusion run that runs every member,
 *warm* one whose member results are all supplied (reused); members are warmed up on a small
 picture first, so imports and weight loading are not timed.
 

@@ -11,6 +11,7 @@ from forensics_core.detectors import get_detector
 from forensics_core.detectors.base import Result, library_versions
 from forensics_core.errors import Cancelled, ParameterError, WeightsError
 from forensics_core.evidence import load_evidence
+from forensics_core.fusion.image_score import L2_GRID, choose_l2, fit_logistic
 from forensics_core.fusion.features import LOCAL_WINDOW, feature_names, feature_stack, local_mean, rank_within_image
 from forensics_core.fusion.layout import FUSION_KEY
 from forensics_core.fusion.training_data import balanced_pixels
@@ -97,6 +98,15 @@ def trained_weights(tmp_path_factory):
                 labels.append(picked[1])
             return np.concatenate(rows), np.concatenate(labels)
 
+        def _image_model(self, config):
+            # pictures whose informative member is far rarer than authentic ones are the forged ones
+            rng = np.random.default_rng(2)
+            labels = np.repeat([0, 1], 40)
+            evidence = np.column_stack([rng.uniform(0, 0.5, 80) + 1.2 * labels, rng.uniform(0, 2, 80)])
+            l2, cv_auc = choose_l2(evidence, labels)
+            return {"model": fit_logistic(evidence, labels, l2), "l2": l2, "cv_auc": cv_auc, "pictures": 80,
+                    "forged": 40}
+
     folder = tmp_path_factory.mktemp("fusion-weights")
     mp = pytest.MonkeyPatch()
     mp.setenv("TAMPER_WEIGHTS_DIR", str(folder))
@@ -132,15 +142,22 @@ def test_harness_exports_the_model_with_its_member_layout(fusion_weights):
     assert layout["member_versions"] == {m: get_detector(m).version for m in MEMBERS}
     assert layout["features"] == feature_names(MEMBERS)
     tensors = load_file(folder / entry["file"])
-    assert set(tensors) == {"linear.weight", "linear.bias", "mean", "std"}
+    assert set(tensors) == {"linear.weight", "linear.bias", "mean", "std", "image_mean", "image_weight", "image_bias"}
+    assert entry["training"]["data"]["image_score"]["l2"] in L2_GRID
     # round trip: the detector's model is the exported one, tensor for tensor
     model, hashes = get_detector("fusion").load_model({})
     assert hashes == {FUSION_KEY: entry["sha256"]}
     for name, tensor in model.state_dict().items():
         np.testing.assert_array_equal(tensor.numpy(), tensors[name].numpy())
-    # the informative member outweighs the decoy
+    # the informative member outweighs the decoy, in the pixel model and in the image score
     weight = model.linear.weight.detach().numpy().ravel()
     assert weight[:3].sum() > abs(weight[3:]).sum()
+    image_weight = model.image_model()["weight"]
+    assert image_weight[0] > 3 * abs(image_weight[1])
+    fusion = get_detector("fusion")
+    low, high, unknown = fusion.image_scores([{"noise-baseline": 0.5, "ela": 0.5}, {"noise-baseline": 0.01, "ela": 0.5},
+                                              {}])
+    assert high > low and unknown == pytest.approx(float(model.image_model()["bias"][0]))
 
 
 def _member_result(detector_id: str, evidence, heatmap: np.ndarray) -> Result:
@@ -269,10 +286,16 @@ def test_workbench_reuses_the_case_runs_and_shows_the_members(qtbot, fusion_weig
     assert all(get_detector(m).limitations[0][:30] in section for m in MEMBERS)
 
 
-def test_tippett_score_is_minus_log10_of_the_smallest_calibrated_false_alarm_rate():
-    from forensics_core.detectors.fusion import tippett_score
+def test_fusion_calibration_scores_read_member_rates_leaving_the_photograph_out(fusion_weights):
+    def result(a):
+        return Result(detector_id="fusion", heatmap=np.zeros((2, 2), np.float32), score=9.0, threshold=0.5,
+                      mask=np.zeros((2, 2), bool), extra={"members": {
+                          "noise-baseline": {"score": a, "false_alarm_rate": 0.5},
+                          "ela": {"score": None, "false_alarm_rate": None}}},
+                      timings={}, device="cpu", provenance={})
 
-    records = [{"false_alarm_rate": 0.5}, {"false_alarm_rate": None}, {"false_alarm_rate": 0.01}, {}]
-    assert tippett_score(records) == pytest.approx(2.0)
-    assert tippett_score([{"false_alarm_rate": None}]) == 0.0
-    assert tippett_score([]) == 0.0
+    fusion = get_detector("fusion")
+    scores = fusion.calibration_scores([result(0.9), result(0.1)], ["p", "q"])
+    # p: the only other picture scores lower -> rate 1/3; q: the other scores higher -> rate 1
+    assert scores == pytest.approx(fusion.image_scores([{"noise-baseline": 1 / 3}, {"noise-baseline": 1.0}]))
+    assert get_detector("ela").calibration_scores([result(0.9)], ["p"]) == [9.0]

@@ -6,7 +6,8 @@ over the calibration part of the reference set (:mod:`.reference_set`). The cali
 
 * every image score, sorted: the false-alarm rate of a score is read from them (a detector that
   refuses some forms, such as ``double-jpeg`` a PNG file, is calibrated on the forms it analyses,
-  and the calibration names the refused forms);
+  and the calibration names the refused forms; ``fusion`` records its scores with its members'
+  rates read out of sample, :meth:`~forensics_core.detectors.base.Detector.calibration_scores`);
 * quantiles of the heatmaps' pixels, each image contributing the same number of pixels
   (:data:`PIXELS_PER_IMAGE`, drawn with a fixed seed; all of them for smaller images), so that
   large pictures do not dominate;
@@ -114,7 +115,7 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
         raise CalibrationError(f"The reference set in {reference.folder} has no calibration part.")
     store = ResultStore(store_dir, include_extra_maps=False)
     reusing_members(detector, store)
-    scores, pixels, hashes, used, refused = [], [], set(), [], {}
+    results, pixels, hashes, used, refused = [], [], set(), [], {}
     for index, image in enumerate(images):
         if on_item:
             on_item(index, len(images), image.file)
@@ -126,7 +127,7 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
             refused.setdefault(image.form.rsplit("-q", 1)[0], str(exc).split(";")[0])
             continue
         used.append(image)
-        scores.append(float(result.score))
+        results.append(result)
         pixels.append(sample_pixels(result.heatmap, seed=index))
         hashes.add(tuple(sorted((result.provenance.get("weights_sha256") or {}).items())))
     if not used:
@@ -135,6 +136,7 @@ def compute_calibration(detector_id: str, reference: ReferenceSet, store_dir: Pa
     if len(hashes) != 1:
         raise CalibrationError(f"The runs of {detector_id} over the reference set used different weights; "
                                "calibrate again once the weights are settled.")
+    scores = detector.calibration_scores(results, [image.photo for image in used])
     pooled = np.concatenate(pixels)
     threshold = threshold_for_pixel_rate(pooled, DEFAULT_PIXEL_FALSE_ALARM)
     return Calibration(

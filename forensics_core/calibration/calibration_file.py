@@ -40,6 +40,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from forensics_core.atomic import strict_json, write_bytes_atomic, write_json_atomic
+from forensics_core.calibration.reliability import empirical_false_alarm_rate
 from forensics_core.errors import WeightsError
 
 CALIBRATION_FORMAT = 1
@@ -92,9 +93,7 @@ class Calibration:
     def false_alarm_rate(self, score: float) -> float:
         """Share of authentic reference images scoring at least ``score``, with the +1 convention:
         ``(#{reference >= score} + 1) / (N + 1)`` (see the module docstring)."""
-        scores = np.asarray(self.reference_scores, dtype=np.float64)
-        at_least = scores.size - int(np.searchsorted(scores, float(score), side="left"))
-        return (at_least + 1) / (scores.size + 1)
+        return empirical_false_alarm_rate(self.reference_scores, score)
 
     def exceeded_share(self, score: float) -> float:
         """Share of authentic reference images whose score is strictly below ``score``."""

@@ -411,6 +411,12 @@ class Detector(ABC):
         return f"The weights of {self.display_name} cannot be used: {problem.message}."
 
     # ---- declared state -------------------------------------------------------------------
+    def calibration_scores(self, results: Sequence[Result], photos: Sequence[str]) -> list[float]:
+        """The scores a calibration records for ``results`` on authentic reference pictures (made from
+        the photographs ``photos``, in the same order): their image scores. A detector whose score
+        depends on other calibrations overrides this (``fusion``)."""
+        return [float(result.score) for result in results]
+
     def is_trained(self) -> bool:
         """True when the detector can run: hand-crafted, given a model, or one weights set is usable.
 

@@ -12,15 +12,12 @@ the members' maps of synthetic forgeries of the training photographs
 (:mod:`forensics_core.training.recipes.fusion`) turns them into the probability that the pixel
 was manipulated (:mod:`forensics_core.fusion.model`). The heatmap is that probability.
 
-The image score combines the members' own calibrated verdicts rather than the fused map: it is
-Tippett's statistic, ``-log10`` of the smallest false-alarm rate among the calibrated members
-(L. H. C. Tippett, *The Methods of Statistics*, 1931: the minimum of independent p-values). The
-members are not independent, so the statistic is not read as a p-value; it is calibrated like every
-detector's score (``tamper-workbench calibrate fusion``), which accounts for the number of members
-and their dependence on authentic pictures. On the synthetic validation set and NoSo this ranks
-forged above authentic pictures better than any score of the fused map
-(``benchmarks/bench_fusion.py``), because one member with strong, calibrated evidence (a verified
-clone) is not diluted by the others.
+The image score combines the members' own calibrated verdicts rather than the fused map: a
+weighted sum of their evidence, ``-log10`` of each member's false-alarm rate, with weights learned
+on the training pictures (:mod:`forensics_core.fusion.image_score`, after Fisher's and Good's
+combinations of significance tests). The members are not independent, so the sum is not read as
+a p-value; it is calibrated like every detector's score (``tamper-workbench calibrate fusion``),
+which accounts for the number of members and their dependence on authentic pictures.
 
 The model is refused when a member's weights or version differ from those it was trained on
 (stale), and a member the model was not trained with cannot be chosen. Choosing fewer members
@@ -30,10 +27,7 @@ nothing to the fused logit.
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from forensics_core.detectors import get_detector, register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter, Result
@@ -64,13 +58,6 @@ def parse_members(text: str) -> list[str]:
     return members
 
 
-def tippett_score(member_records: "Iterable[Mapping[str, Any]]") -> float:
-    """``-log10`` of the smallest false-alarm rate among the calibrated members (0 when none is)."""
-    rates = [float(record["false_alarm_rate"]) for record in member_records
-             if record.get("false_alarm_rate") is not None]
-    return -math.log10(min(rates)) if rates else 0.0
-
-
 @register_detector
 class FusionDetector(Detector):
     """Fused probability map of several detectors (see the module docstring)."""
@@ -79,8 +66,8 @@ class FusionDetector(Detector):
     display_name = "Fusion of detectors"
     reference = ("Late fusion of tampering maps: Fontani et al., IEEE TIFS 8(4), 2013; Korus & Huang, "
                  "IEEE TIFS 12(4), 2017; logistic regression on per-pixel map features")
-    version = "1.1"
-    score_definition = "tippett-min-member-false-alarm"
+    version = "1.2"
+    score_definition = "weighted-member-evidence"
     description = ("Runs several detectors (or reuses their results in the open case) and combines their "
                    "heatmaps pixel by pixel with a logistic regression learned on synthetic forgeries; shows "
                    "each detector's map and false-alarm rate beside the fused map.")
@@ -94,6 +81,9 @@ class FusionDetector(Detector):
         "A member that cannot analyse the picture, or is left out, contributes nothing, while the model "
         "was trained with all its members present.",
         "Each pixel is judged from the member maps at and around it only, not from the scene's content.",
+        "The image score weighs each member's calibrated evidence as learned on synthetic training pictures "
+        "(weights in the manifest): a member whose alarms were commoner on authentic training pictures than "
+        "on forged ones counts against manipulation.",
     )
     weights_keys = (FUSION_KEY,)
     parameters = (
@@ -221,11 +211,33 @@ class FusionDetector(Detector):
         self._keep(result)
         return result, "run"
 
+    def image_scores(self, rates: Sequence[Mapping[str, float | None]],
+                     params: Mapping[str, Any] | None = None) -> list[float]:
+        """The image score of each picture's member false-alarm rates (member id -> rate, None or
+        absent when a member has none): the logit of the model's image regression."""
+        from forensics_core.fusion.image_score import logit, member_evidence
+
+        model, _ = self.load_model(params)
+        members = self.layout(params)["members"]
+        return [float(logit(model.image_model(), member_evidence(picture, members))) for picture in rates]
+
+    def calibration_scores(self, results: Sequence[Result], photos: Sequence[str]) -> list[float]:
+        """The image score of each reference picture with its members' rates read from the other
+        photographs' pictures (:func:`~forensics_core.fusion.image_score.leave_photograph_out_rates`),
+        so that the calibration sees authentic pictures' scores as a new picture gets them."""
+        from forensics_core.fusion.image_score import leave_photograph_out_rates
+
+        member_scores = [{member: float(record["score"]) for member, record in result.extra["members"].items()
+                          if record.get("score") is not None and record.get("false_alarm_rate") is not None}
+                         for result in results]
+        return self.image_scores(leave_photograph_out_rates(member_scores, photos))
+
     def analyse(self, evidence: "Evidence", params: Mapping[str, Any], reporter: ProgressReporter,
                 device: "torch.device") -> Analysis:
-        """Members' results (reused or run), then the fused probability map; the score is Tippett's
-        statistic of the members' false-alarm rates (see the module docstring)."""
+        """Members' results (reused or run), then the fused probability map; the score is the
+        weighted evidence of the members' false-alarm rates (see the module docstring)."""
         from forensics_core.calibration.apply import apply_calibration
+        from forensics_core.fusion.image_score import logit, member_evidence
         from forensics_core.fusion.model import fuse
 
         model, hashes = self.load_model(params)
@@ -256,7 +268,9 @@ class FusionDetector(Detector):
                                         "false_alarm_rate": calibrated.false_alarm_rate,
                                         "calibration": calibrated.calibration.get("status", "not calibrated")}
         extra["reused"] = [member for member in members if obtained[member] == "reused"]
-        return Analysis(heatmap=fused, score=tippett_score(extra["members"].values()), extra=extra,
+        rates = {member: record["false_alarm_rate"] for member, record in extra["members"].items()}
+        score = float(logit(model.image_model(), member_evidence(rates, layout["members"])))
+        return Analysis(heatmap=fused, score=score, extra=extra,
                         extra_maps={f"{MEMBER_MAP_PREFIX}{member}": heatmap for member, heatmap in maps.items()},
                         weights_sha256=hashes)
 

@@ -29,7 +29,10 @@ class FusionModel(nn.Module):
     """``sigmoid(w . (x - mean) / std + b)``: logistic regression on standardised features.
 
     ``mean`` and ``std`` (buffers, saved with the weights) are the training features' mean and
-    standard deviation, so that the weights are comparable between features.
+    standard deviation, so that the weights are comparable between features. The buffers
+    ``image_mean``, ``image_weight`` and ``image_bias`` hold the image-score
+    regression over the members' evidence (:mod:`forensics_core.fusion.image_score`), fitted
+    before the pixel model is trained and left alone by the optimiser.
     """
 
     def __init__(self, n_features: int) -> None:
@@ -37,8 +40,22 @@ class FusionModel(nn.Module):
         self.linear = nn.Linear(n_features, 1)
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("std", torch.ones(n_features))
+        n_members = n_features // len(FEATURES_PER_MEMBER)
+        self.register_buffer("image_mean", torch.zeros(n_members, dtype=torch.float64))
+        self.register_buffer("image_weight", torch.zeros(n_members, dtype=torch.float64))
+        self.register_buffer("image_bias", torch.zeros(1, dtype=torch.float64))
         nn.init.zeros_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
+
+    def set_image_model(self, model: Mapping[str, np.ndarray]) -> None:
+        """Store the image-score regression (:func:`~forensics_core.fusion.image_score.fit_logistic`)."""
+        for name in ("mean", "weight", "bias"):
+            getattr(self, f"image_{name}").copy_(torch.as_tensor(np.asarray(model[name], dtype=np.float64)))
+
+    def image_model(self) -> dict[str, np.ndarray]:
+        """The image-score regression as :func:`~forensics_core.fusion.image_score.logit` reads it."""
+        return {name: getattr(self, f"image_{name}").detach().cpu().numpy().astype(np.float64)
+                for name in ("mean", "weight", "bias")}
 
     @property
     def n_features(self) -> int:

@@ -14,7 +14,7 @@ computed once and reused by later training runs, the calibration and the benchma
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from forensics_core.atomic import write_bytes_atomic, write_json_atomic, write_p
 from forensics_core.detectors import get_detector
 from forensics_core.detectors.base import Result
 from forensics_core.errors import EvidenceError
-from forensics_core.evaluation import benchmark_items, load_mask
+from forensics_core.evaluation import BenchmarkItem, benchmark_items, load_mask
 from forensics_core.evidence import load_evidence
 from forensics_core.fusion.features import feature_stack
 from forensics_core.result_cache import ResultStore
@@ -40,7 +40,7 @@ class TrainingSetSpec:
 
     forged: int = 80
     jpeg_splices: int = 16
-    authentic: int = 16
+    authentic: int = 64
     size: int = 384
     seed: int = FUSION_TRAIN_SEED
 
@@ -127,6 +127,18 @@ def balanced_pixels(features: np.ndarray, truth: np.ndarray, per_class: int,
     return flat[index], labels[index].astype(np.float32)
 
 
+def _with_member_results(folder: Path, store: ResultStore, members: Sequence[str],
+                         on_item: Callable[[int, int, str], None] | None
+                         ) -> Iterator[tuple[int, BenchmarkItem, dict[str, Result | None]]]:
+    """Each picture of the benchmark-layout ``folder`` with its members' results, calling
+    ``on_item(index, total, name)`` before each."""
+    items = benchmark_items(Path(folder))
+    for index, item in enumerate(items):
+        if on_item is not None:
+            on_item(index, len(items), item.name)
+        yield index, item, member_results(store, members, item.image)
+
+
 def pixel_rows(folder: Path, store: ResultStore, members: Sequence[str], per_class: int, seed: int,
                on_item: Callable[[int, int, str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Balanced pixel rows of every picture of the benchmark-layout ``folder``: features (N x F,
@@ -135,12 +147,8 @@ def pixel_rows(folder: Path, store: ResultStore, members: Sequence[str], per_cla
     Manipulated pixels come from forged pictures only; authentic pixels from both forged and
     authentic pictures. ``on_item(index, total, name)`` is called before each picture.
     """
-    items = benchmark_items(Path(folder))
     rows, labels = [], []
-    for index, item in enumerate(items):
-        if on_item is not None:
-            on_item(index, len(items), item.name)
-        results = member_results(store, members, item.image)
+    for index, item, results in _with_member_results(folder, store, members, on_item):
         shape = next(r.heatmap.shape for r in results.values() if r is not None)
         truth = load_mask(item.mask, shape) if item.mask is not None else np.zeros(shape, bool)
         features = feature_stack(heatmaps_of(results, shape), members)
@@ -148,3 +156,20 @@ def pixel_rows(folder: Path, store: ResultStore, members: Sequence[str], per_cla
         rows.append(picked)
         labels.append(picked_labels)
     return np.concatenate(rows), np.concatenate(labels)
+
+
+def image_rows(folder: Path, store: ResultStore, members: Sequence[str],
+               on_item: Callable[[int, int, str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One row per picture of the benchmark-layout ``folder``: the members' evidence
+    (:func:`~forensics_core.fusion.image_score.member_evidence` of their calibrated false-alarm
+    rates, N x M) and the label (N, 1 = forged)."""
+    from forensics_core.calibration.apply import apply_calibration
+    from forensics_core.fusion.image_score import member_evidence
+
+    rows, labels = [], []
+    for _, item, results in _with_member_results(folder, store, members, on_item):
+        rates = {member: apply_calibration(result).false_alarm_rate
+                 for member, result in results.items() if result is not None}
+        rows.append(member_evidence(rates, members))
+        labels.append(int(item.mask is not None))
+    return np.vstack(rows), np.asarray(labels, dtype=np.int64)

@@ -9,9 +9,14 @@ uses the synthetic validation benchmark (:func:`~forensics_core.synth.benchmark.
 held-out validation photographs), sampled the same way; the number of steps is fixed, nothing is
 chosen on it.
 
-The exported manifest entry records the member set, each member's weights SHA-256 and the
-feature layout (:func:`~forensics_core.fusion.layout.fusion_layout`), so that the detector refuses
-the model once a member's weights change.
+Before the pixel model is trained, the image-score regression is fitted on the same training
+pictures, one row per picture of the members' calibrated evidence
+(:mod:`forensics_core.fusion.image_score`; its regularisation chosen by cross-validation on these
+pictures), and kept in the model's buffers; it reads the members' shipped calibrations, so a
+member calibrated again calls for training fusion again. The exported manifest entry records the
+member set, each member's weights SHA-256 and the feature layout
+(:func:`~forensics_core.fusion.layout.fusion_layout`), so that the detector refuses the model once
+a member's weights change.
 """
 
 from __future__ import annotations
@@ -29,7 +34,13 @@ from forensics_core.detectors import get_detector
 from forensics_core.errors import ForensicsError
 from forensics_core.fusion.layout import FUSION_KEY, fusion_layout
 from forensics_core.fusion.model import FusionModel
-from forensics_core.fusion.training_data import TrainingSetSpec, pixel_rows, write_training_forgeries
+from forensics_core.fusion.image_score import choose_l2, fit_logistic
+from forensics_core.fusion.training_data import (
+    TrainingSetSpec,
+    image_rows,
+    pixel_rows,
+    write_training_forgeries,
+)
 from forensics_core.result_cache import ResultStore, expected_weights_sha256
 from forensics_core.training.config import TrainConfig
 from forensics_core.training.recipe import Predictions, TrainingRecipe, register_recipe
@@ -68,6 +79,7 @@ class FusionRecipe(TrainingRecipe):
 
     def __init__(self) -> None:
         self._rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._image: dict[str, Any] | None = None
 
     @staticmethod
     def members(config: TrainConfig) -> list[str]:
@@ -95,10 +107,24 @@ class FusionRecipe(TrainingRecipe):
                                            _progress(which))
         return self._rows[which]
 
+    def _image_model(self, config: TrainConfig) -> dict[str, Any]:
+        """The image-score regression fitted on the training pictures, with the regularisation that
+        cross-validation on them chooses (:mod:`forensics_core.fusion.image_score`)."""
+        if self._image is None:
+            folder = write_training_forgeries(Path(config.extra["train_dir"]),
+                                              TrainingSetSpec(**config.extra["train_set"]))
+            evidence, labels = image_rows(folder, ResultStore(config.extra["store"]), self.members(config),
+                                          _progress("image rows"))
+            l2, cv_auc = choose_l2(evidence, labels)
+            self._image = {"model": fit_logistic(evidence, labels, l2), "l2": l2, "cv_auc": cv_auc,
+                           "pictures": int(labels.size), "forged": int(labels.sum())}
+        return self._image
+
     def build_model(self, config: TrainConfig) -> nn.Module:
         features, _ = self._pixel_rows(config, "train")
         model = FusionModel(features.shape[1])
         model.set_standardisation(torch.from_numpy(features))
+        model.set_image_model(self._image_model(config)["model"])
         return model
 
     def train_dataset(self, config: TrainConfig) -> Dataset:
@@ -132,5 +158,6 @@ class FusionRecipe(TrainingRecipe):
             "pixels": {"per_picture_and_class": config.extra["per_class"], "rows": int(train_rows.size),
                        "manipulated_rows": int(train_rows.sum())},
             "member_parameters": "defaults",
+            "image_score": {key: value for key, value in self._image_model(config).items() if key != "model"},
             "layout": fusion_layout(members, weights, {m: d.version for m, d in detectors.items()}),
         }

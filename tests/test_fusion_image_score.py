@@ -23,10 +23,13 @@ def test_member_evidence_is_minus_log10_of_the_rate_and_nan_when_missing():
     assert math.isnan(evidence[1]) and math.isnan(evidence[3])
 
 
-def _data(seed=0, n=120):
+def _data(seed=0, n=120, second=0.0):
+    """Evidence of three members: a strong one, one of strength ``second`` (negative: it fires on
+    authentic pictures) and a weak one."""
     rng = np.random.default_rng(seed)
     labels = (rng.random(n) < 0.3).astype(int)
-    evidence = np.column_stack([rng.normal(0.8 * labels, 0.5), rng.normal(0, 1, n), rng.normal(0.3 * labels, 1.0)])
+    evidence = np.column_stack([rng.normal(0.8 * labels, 0.5), rng.normal(second * labels, 1.0),
+                                rng.normal(0.3 * labels, 1.0)])
     return evidence, labels
 
 
@@ -34,14 +37,25 @@ def _data(seed=0, n=120):
 def test_fit_matches_scikit_learns_balanced_regularised_regression(l2):
     from sklearn.linear_model import LogisticRegression
 
-    evidence, labels = _data()
+    evidence, labels = _data(second=0.5)
     model = fit_logistic(evidence, labels, l2)
+    assert np.all(model["weight"] > 0)
     centred = evidence - evidence.mean(axis=0)
     reference = LogisticRegression(C=1.0 / l2, class_weight="balanced", tol=1e-10, max_iter=10_000).fit(
         centred, labels)
     np.testing.assert_allclose(model["weight"], reference.coef_[0], atol=1e-5)
     np.testing.assert_allclose(model["bias"], reference.intercept_, atol=1e-5)
     np.testing.assert_allclose(logit(model, evidence), reference.decision_function(centred), atol=1e-4)
+
+
+def test_a_member_that_fires_on_authentic_pictures_gets_no_weight():
+    evidence, labels = _data(second=-1.0)
+    model = fit_logistic(evidence, labels, 1.0)
+    assert model["weight"][1] == 0.0 and model["weight"][0] > 0
+    without = fit_logistic(evidence[:, [0, 2]], labels, 1.0)
+    np.testing.assert_allclose(model["weight"][[0, 2]], without["weight"], atol=1e-8)
+    np.testing.assert_allclose(model["bias"], without["bias"], atol=1e-8)
+    assert model["mean"][1] == pytest.approx(evidence[:, 1].mean())
 
 
 def test_missing_evidence_counts_as_the_training_mean():

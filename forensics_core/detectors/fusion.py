@@ -82,8 +82,8 @@ class FusionDetector(Detector):
         "was trained with all its members present.",
         "Each pixel is judged from the member maps at and around it only, not from the scene's content.",
         "The image score weighs each member's calibrated evidence as learned on synthetic training pictures "
-        "(weights in the manifest): a member whose alarms were commoner on authentic training pictures than "
-        "on forged ones counts against manipulation.",
+        "(weights in the fusion model): a member whose alarms were no commoner on forged than on authentic "
+        "training pictures gets no weight, so its alarm alone does not make the picture suspicious.",
     )
     weights_keys = (FUSION_KEY,)
     parameters = (

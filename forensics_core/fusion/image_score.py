@@ -5,7 +5,8 @@ high as any authentic reference picture scores; 1.9: above all 84 of them). Fish
 such terms over independent tests (R. A. Fisher, *Statistical Methods for Research Workers*, 4th
 ed., 1932, Sec. 21.1); Good's weighted combination gives each test its own weight (I. J. Good,
 "On the weighted combination of significance tests", J. Royal Statistical Society B 17(2), 1955).
-Here the weights are learned: an L2-regularised, class-balanced logistic regression over the
+Here the weights are learned, and kept non-negative as Good's are, so that no member's evidence
+of manipulation lowers the score: an L2-regularised, class-balanced logistic regression over the
 members' evidence of the fusion training pictures (synthetic forgeries and untouched crops of the
 training photographs), its regularisation chosen by cross-validation on those pictures alone
 (:func:`choose_l2`). The score is the regression's logit; like every detector's score it is then
@@ -51,23 +52,10 @@ def _balanced_weights(labels: np.ndarray) -> np.ndarray:
     return weights
 
 
-def fit_logistic(evidence: np.ndarray, labels: np.ndarray, l2: float) -> dict[str, np.ndarray]:
-    """Class-balanced logistic regression of ``labels`` (N, 0/1) on ``evidence`` (N x M).
-
-    The features are centred on their training mean (a missing value is set to the mean) but not
-    rescaled: every member's evidence is in the same unit, decades of false-alarm rate, so the
-    penalty treats a decade from any member alike (rescaling would magnify members that seldom
-    give any). Minimises the balanced log-loss summed over pictures plus ``l2 / 2 * |w|^2`` (the
-    bias is not penalised) by Newton's method, which converges in a few steps on this convex
-    problem. Returns ``mean`` (M), ``weight`` (M) and ``bias`` (1).
-    """
-    evidence = np.asarray(evidence, dtype=np.float64)
-    labels = np.asarray(labels, dtype=np.float64)
-    mean = np.nanmean(evidence, axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    x = np.nan_to_num(evidence - mean, nan=0.0)
+def _newton_logistic(x: np.ndarray, labels: np.ndarray, sample: np.ndarray, l2: float) -> np.ndarray:
+    """Weights and bias (last) minimising ``sum(sample * log-loss) + l2 / 2 * |w|^2`` (bias not
+    penalised) by Newton's method, which converges in a few steps on this convex problem."""
     design = np.hstack([x, np.ones((x.shape[0], 1))])
-    sample = _balanced_weights(labels.astype(int))
     penalty = np.full(design.shape[1], float(l2))
     penalty[-1] = 0.0
     theta = np.zeros(design.shape[1])
@@ -79,7 +67,36 @@ def fit_logistic(evidence: np.ndarray, labels: np.ndarray, l2: float) -> dict[st
         theta -= step
         if np.max(np.abs(step)) < 1e-10:
             break
-    return {"mean": mean, "weight": theta[:-1], "bias": theta[-1:]}
+    return theta
+
+
+def fit_logistic(evidence: np.ndarray, labels: np.ndarray, l2: float) -> dict[str, np.ndarray]:
+    """Class-balanced logistic regression of ``labels`` (N, 0/1) on ``evidence`` (N x M), with
+    non-negative weights.
+
+    The features are centred on their training mean (a missing value is set to the mean) but not
+    rescaled: every member's evidence is in the same unit, decades of false-alarm rate, so the
+    penalty treats a decade from any member alike (rescaling would magnify members that seldom
+    give any). Minimises the balanced log-loss summed over pictures plus ``l2 / 2 * |w|^2`` (the
+    bias is not penalised). The weights are kept non-negative, as in Good's combination, so that
+    a member's evidence of manipulation never lowers the score: the member with the most negative
+    weight is left out (weight 0) and the rest fitted again, until no weight is negative.
+    Returns ``mean`` (M), ``weight`` (M) and ``bias`` (1).
+    """
+    evidence = np.asarray(evidence, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    present = ~np.all(np.isnan(evidence), axis=0)
+    mean = np.where(present, np.nanmean(np.where(present, evidence, 0.0), axis=0), 0.0)
+    x = np.nan_to_num(evidence - mean, nan=0.0)
+    sample = _balanced_weights(labels.astype(int))
+    active = np.ones(evidence.shape[1], dtype=bool)
+    while True:
+        theta = _newton_logistic(x[:, active], labels, sample, l2)
+        weight = np.zeros(evidence.shape[1])
+        weight[active] = theta[:-1]
+        if not np.any(weight < 0):
+            return {"mean": mean, "weight": weight, "bias": theta[-1:]}
+        active[int(np.argmin(weight))] = False
 
 
 def logit(model: Mapping[str, np.ndarray], evidence: np.ndarray) -> np.ndarray:

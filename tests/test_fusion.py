@@ -244,6 +244,15 @@ def test_stale_model_is_refused(fusion_weights, planted_evidence, monkeypatch):
     assert list(result.extra["members"]) == ["noise-baseline"]
 
 
+def test_member_calibrated_again_makes_the_model_stale(fusion_weights, planted_evidence, monkeypatch):
+    import forensics_core.detectors.fusion as fusion_module
+
+    assert get_detector("fusion").layout()["member_calibrations_sha256"] == {m: None for m in MEMBERS}
+    monkeypatch.setattr(fusion_module, "calibration_sha256", lambda member: "0" * 64 if member == "ela" else None)
+    with pytest.raises(WeightsError, match="another calibration of ela"):
+        get_detector("fusion").run(planted_evidence, device="cpu")
+
+
 def test_untrained_fusion_refuses_to_run(tmp_path, monkeypatch, planted_evidence):
     monkeypatch.setenv("TAMPER_WEIGHTS_DIR", str(tmp_path))
     fusion = get_detector("fusion")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from forensics_core.detectors import get_detector, register_detector
 from forensics_core.detectors.base import Analysis, Detector, Parameter, ProgressReporter, Result
 from forensics_core.errors import EvidenceError, ParameterError, WeightsError
-from forensics_core.fusion.layout import FUSION_KEY, layout_from_entry, stale_members
+from forensics_core.fusion.layout import FUSION_KEY, calibration_sha256, layout_from_entry, stale_members
 from forensics_core.fusion.summary import MEMBER_MAP_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -169,17 +169,19 @@ class FusionDetector(Detector):
         return build_fusion_model(states)
 
     def check_not_stale(self, layout: Mapping[str, Any], members: list[str]) -> None:
-        """Refuse the model when a chosen member's weights or version differ from its training's."""
+        """Refuse the model when a chosen member's weights, version or calibration differ from its
+        training's."""
         from forensics_core.result_cache import expected_weights_sha256
 
         detectors = {member: get_detector(member) for member in members}
         stale = stale_members(layout, members,
                               {member: expected_weights_sha256(d, {}) for member, d in detectors.items()},
-                              {member: d.version for member, d in detectors.items()})
+                              {member: d.version for member, d in detectors.items()},
+                              {member: calibration_sha256(member) for member in members})
         if stale:
             raise WeightsError(
-                f"The fusion model is stale: it was trained on other weights or another version of "
-                f"{', '.join(stale)}. Retrain it with 'tamper-workbench train fusion', or leave "
+                f"The fusion model is stale: it was trained on other weights, another version or another "
+                f"calibration of {', '.join(stale)}. Retrain it with 'tamper-workbench train fusion', or leave "
                 f"{'this detector' if len(stale) == 1 else 'these detectors'} out (parameter 'members').")
 
     def estimate_peak_bytes(self, evidence: "Evidence", params: Mapping[str, Any]) -> int:

@@ -32,7 +32,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from forensics_core.detectors import get_detector
 from forensics_core.errors import ForensicsError
-from forensics_core.fusion.layout import FUSION_KEY, fusion_layout
+from forensics_core.fusion.layout import FUSION_KEY, calibration_sha256, fusion_layout
 from forensics_core.fusion.model import FusionModel
 from forensics_core.fusion.image_score import choose_l2, fit_logistic
 from forensics_core.fusion.training_data import (
@@ -159,5 +159,6 @@ class FusionRecipe(TrainingRecipe):
                        "manipulated_rows": int(train_rows.sum())},
             "member_parameters": "defaults",
             "image_score": {key: value for key, value in self._image_model(config).items() if key != "model"},
-            "layout": fusion_layout(members, weights, {m: d.version for m, d in detectors.items()}),
+            "layout": fusion_layout(members, weights, {m: d.version for m, d in detectors.items()},
+                                    {m: calibration_sha256(m) for m in members}),
         }

@@ -19,7 +19,12 @@ Since the harness draws training item ``i`` at step ``i // batch_size``, the sta
 depends on its index only, and a resumed run continues in the stage it stopped in. With
 ``extra["patch_cache"]`` (a folder) the patch stacks are kept on disk once made
 (:class:`PatchCache`; ``scripts/jconv_patch_cache.py`` fills it ahead of a run), so the training
-process spends its cores on the network.
+process spends its cores on the network. With ``extra["patch_set"]`` (a folder made by
+``scripts/jconv_patch_set.py``) the patches come instead from one fixed, pre-extracted set
+(:class:`PatchSet`, each epoch in a fresh order, :class:`Shuffled`); a stage's ``source`` then
+picks the planted or the realistic patches, or ``"all"`` of them. Making patches costs about
+0.03 s per 8 patches against about 0.4 s per 32 patches for a training step of the network
+(``benchmarks/jconv_throughput.py``), so the set mostly frees the second core and fixes the data.
 
 Validation scores what the detector does: the sliding-window heatmap
 (:func:`~forensics_core.models.j_conv_lstm_conv.sliding_window_heatmap`, window stride

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from forensics_core.errors import ForensicsError
-from forensics_core.evidence import Evidence, load_evidence
+from forensics_core.evidence import Evidence
 from forensics_core.evidence.jpeg import editing_software_warnings, format_quant_tables, table_family
-from forensics_core.evidence.jpeg_tables import compare_tables
+from forensics_core.evidence.jpeg_tables import compare_tables, load_jpeg
 
 #: Shown in selectable, scrollable one-line fields so that paths never wrap mid-name.
 LINE_FIELDS = ("File",)
@@ -215,13 +215,9 @@ class EvidencePanel(QWidget):
         if self._evidence is None or self._evidence.jpeg is None:
             return
         try:
-            reference = load_evidence(path)
+            reference = load_jpeg(path)
         except ForensicsError as exc:
             self.comparison.setText(f"<span style='color:#b00020'>{html.escape(str(exc))}</span>")
-            return
-        if reference.jpeg is None:
-            self.comparison.setText(f"<span style='color:#b00020'>{html.escape(reference.path.name)} is not a JPEG "
-                                    f"({html.escape(reference.format)}): it has no quantisation tables.</span>")
             return
         sentence = compare_tables(self._evidence.jpeg.quant_tables, reference.jpeg.quant_tables).sentence()
         self.comparison.setText(f"Against {html.escape(reference.path.name)} (SHA-256 {reference.sha256}): "

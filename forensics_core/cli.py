@@ -237,19 +237,11 @@ def cmd_weights_import_mantranet(args: argparse.Namespace) -> int:
 
 def cmd_tables(args: argparse.Namespace) -> int:
     """Print a JPEG's quantisation tables, the family they belong to, and their comparison with references."""
-    from forensics_core.evidence import load_evidence
     from forensics_core.evidence.jpeg import editing_software_warnings, format_quant_tables, table_family
-    from forensics_core.evidence.jpeg_tables import compare_tables
+    from forensics_core.evidence.jpeg_tables import compare_tables, load_jpeg
 
-    def jpeg_file(path: str):
-        loaded = load_evidence(path, max_pixels=args.max_pixels)
-        if loaded.jpeg is None:
-            raise ForensicsError(f"{loaded.path.name} is not a JPEG ({loaded.format}): it has no quantisation "
-                                 "tables to check.")
-        return loaded
-
-    evidence = jpeg_file(args.image)
-    references = [jpeg_file(path) for path in args.reference]
+    evidence = load_jpeg(args.image, args.max_pixels)
+    references = [load_jpeg(path, args.max_pixels) for path in args.reference]
     quality = f"{evidence.jpeg.quality:.0f}" if evidence.jpeg.quality is not None else "not IJG-like"
     print(f"{evidence.path.name}  sha256 {evidence.sha256}")
     print(f"IJG quality estimate: {quality}; subsampling {evidence.jpeg.subsampling or 'unknown'}")

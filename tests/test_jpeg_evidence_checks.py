@@ -147,6 +147,10 @@ def test_evidence_panel_compares_with_a_reference(qtbot, tmp_path):
     assert "identical quantisation tables" in panel.comparison.text()
     panel.compare_with_reference(str(tmp_path / "missing.jpg"))
     assert "does not exist" in panel.comparison.text()
+    png = tmp_path / "picture.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(png)
+    panel.compare_with_reference(str(png))
+    assert "picture.png is not a JPEG (PNG)" in panel.comparison.text()
     panel.show_evidence(None)
     assert panel.comparison.text() == "" and panel.compare_button.isHidden()
 

@@ -217,11 +217,11 @@ class FusionDetector(Detector):
                      params: Mapping[str, Any] | None = None) -> list[float]:
         """The image score of each picture's member false-alarm rates (member id -> rate, None or
         absent when a member has none): the logit of the model's image regression."""
-        from forensics_core.fusion.image_score import logit, member_evidence
+        from forensics_core.fusion.image_score import image_score
 
         model, _ = self.load_model(params)
         members = self.layout(params)["members"]
-        return [float(logit(model.image_model(), member_evidence(picture, members))) for picture in rates]
+        return [image_score(model.image_model(), picture, members) for picture in rates]
 
     def calibration_scores(self, results: Sequence[Result], photos: Sequence[str]) -> list[float]:
         """The image score of each reference picture with its members' rates read from the other
@@ -239,7 +239,7 @@ class FusionDetector(Detector):
         """Members' results (reused or run), then the fused probability map; the score is the
         weighted evidence of the members' false-alarm rates (see the module docstring)."""
         from forensics_core.calibration.apply import apply_calibration
-        from forensics_core.fusion.image_score import logit, member_evidence
+        from forensics_core.fusion.image_score import image_score
         from forensics_core.fusion.model import fuse
 
         model, hashes = self.load_model(params)
@@ -271,7 +271,7 @@ class FusionDetector(Detector):
                                         "calibration": calibrated.calibration.get("status", "not calibrated")}
         extra["reused"] = [member for member in members if obtained[member] == "reused"]
         rates = {member: record["false_alarm_rate"] for member, record in extra["members"].items()}
-        score = float(logit(model.image_model(), member_evidence(rates, layout["members"])))
+        score = image_score(model.image_model(), rates, layout["members"])
         return Analysis(heatmap=fused, score=score, extra=extra,
                         extra_maps={f"{MEMBER_MAP_PREFIX}{member}": heatmap for member, heatmap in maps.items()},
                         weights_sha256=hashes)

@@ -22,6 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from forensics_core.evidence import Evidence
 
 Tables = Mapping[int, Sequence[int]]
 
@@ -71,6 +76,19 @@ def matching_sets(tables: Tables, sets: Sequence[TableSet] | None = None) -> lis
     """The known table sets (default: :func:`photoshop_presets`) that ``tables`` equal."""
     candidates = photoshop_presets() if sets is None else sets
     return [table_set for table_set in candidates if matches(tables, table_set)]
+
+
+def load_jpeg(path: str | Path, max_pixels: int | None = None) -> "Evidence":
+    """``path`` loaded read-only like any evidence (:func:`~forensics_core.evidence.load_evidence`),
+    refused with an :class:`~forensics_core.errors.EvidenceError` when it is not a JPEG (no tables)."""
+    from forensics_core.errors import EvidenceError
+    from forensics_core.evidence import DEFAULT_MAX_PIXELS, load_evidence
+
+    loaded = load_evidence(path, max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    if loaded.jpeg is None:
+        raise EvidenceError(f"{loaded.path.name} is not a JPEG ({loaded.format}): it has no quantisation tables "
+                            "to check.")
+    return loaded
 
 
 @dataclass(frozen=True)

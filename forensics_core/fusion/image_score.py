@@ -105,6 +105,12 @@ def logit(model: Mapping[str, np.ndarray], evidence: np.ndarray) -> np.ndarray:
     return x @ model["weight"] + float(model["bias"][0])
 
 
+def image_score(model: Mapping[str, np.ndarray], rates: Mapping[str, float | None], members: Sequence[str]) -> float:
+    """The score of one picture: the logit of ``model`` for its members' false-alarm ``rates``
+    (member id -> rate; None or absent when a member has none), ``members`` in the model's order."""
+    return float(logit(model, member_evidence(rates, members)))
+
+
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
     from forensics_core import metrics
 

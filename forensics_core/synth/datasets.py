@@ -174,7 +174,25 @@ class ForgeryDataset(Dataset):
         return image, mask, labels
 
 
-class ResamplingPatchDataset(Dataset):
+class _SeededPhotoDataset(Dataset):
+    """``length`` items of side ``size`` made from ``photos``; item ``i`` draws everything from
+    ``default_rng([seed, i])`` (:meth:`rng`), so it is the same whatever the order of access."""
+
+    def __init__(self, photos: Sequence[Path], size: int, length: int, seed: int) -> None:
+        self.photos = tuple(Path(p) for p in photos)
+        self.size = size
+        self.length = length
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def rng(self, index: int) -> np.random.Generator:
+        """The generator of item ``index``."""
+        return np.random.default_rng([self.seed, index])
+
+
+class ResamplingPatchDataset(_SeededPhotoDataset):
     """Patches for the binary resampling classifiers (:mod:`~forensics_core.synth.resampling_patches`).
 
     Item ``index`` belongs to class ``classes[index % len(classes)]`` and is positive when
@@ -194,22 +212,16 @@ class ResamplingPatchDataset(Dataset):
         unknown = set(classes) - set(RESAMPLING_CLASSES)
         if unknown or not classes:
             raise ValueError(f"classes must be a non-empty subset of {RESAMPLING_CLASSES}, got {classes}")
-        self.photos = tuple(Path(p) for p in photos)
+        super().__init__(photos, size, length, seed)
         self.classes = tuple(classes)
-        self.size = size
-        self.length = length
-        self.seed = seed
-
-    def __len__(self) -> int:
-        return self.length
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.length:
             raise IndexError(index)
         class_index = index % len(self.classes)
         positive = (index // len(self.classes)) % 2 == 0
-        rng = np.random.default_rng([self.seed, index])
-        photo = load_photo(self.photos[int(rng.integers(len(self.photos)))])
+        rng = self.rng(index)
+        photo = _random_photo(self.photos, rng)
         patch = resampling_patch(photo, self.classes[class_index], positive, rng, self.size)
         return {
             "patch": _to_tensor(patch),
@@ -218,7 +230,7 @@ class ResamplingPatchDataset(Dataset):
         }
 
 
-class PlantedResampling(Dataset):
+class PlantedResampling(_SeededPhotoDataset):
     """The easy task: a large region of a crop replaced by an upscaled copy, with a hard edge.
 
     Item ``i`` (all from ``default_rng([seed, i])``): a ``size x size`` crop of a random
@@ -231,19 +243,10 @@ class PlantedResampling(Dataset):
     ``"planted"``); a quarter are pristine (``kind`` = ``"pristine"``, all-zero mask), as there.
     """
 
-    def __init__(self, photos: Sequence[Path], size: int, length: int, seed: int) -> None:
-        self.photos = tuple(photos)
-        self.size = size
-        self.length = length
-        self.seed = seed
-
-    def __len__(self) -> int:
-        return self.length
-
     def __getitem__(self, index: int) -> dict[str, Any]:
-        rng = np.random.default_rng([self.seed, index])
+        rng = self.rng(index)
         side = self.size
-        crop, _ = _random_crop(load_photo(self.photos[int(rng.integers(len(self.photos)))]), side, rng)
+        crop, _ = _random_crop(_random_photo(self.photos, rng), side, rng)
         mask = np.zeros((side, side), dtype=bool)
         kind = "pristine"
         if index % 4 != 3:
@@ -267,6 +270,11 @@ def _to_tensor(image: np.ndarray) -> torch.Tensor:
     chw = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
     chw /= 255.0
     return torch.from_numpy(chw)
+
+
+def _random_photo(photos: Sequence[Path], rng: np.random.Generator) -> np.ndarray:
+    """One of ``photos``, drawn uniformly with ``rng`` and loaded."""
+    return load_photo(photos[int(rng.integers(len(photos)))])
 
 
 def _random_crop(photo: np.ndarray, side: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:

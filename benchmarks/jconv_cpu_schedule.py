@@ -6,18 +6,16 @@ Usage (from the repository root)::
 
 Times, on the same batch of 64x64 patches, one training step (forward, joint loss, backward, Adam)
 with 1 and 2 PyTorch threads, with channels_last memory format and under bfloat16 autocast; and
-the cost of making one batch of patch stacks from forgeries (what a loader worker or the patch
-cache does) against reading it back from the patch cache. The machine is shared: run ``uptime``
-alongside, and compare rows of one run only.
+the cost of making that batch of patch stacks from forgeries (what a loader worker does;
+``benchmarks/jconv_throughput.py`` compares it with reading a pre-extracted patch set). The
+machine is shared: run ``uptime`` alongside, and compare rows of one run only.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
@@ -27,10 +25,8 @@ from forensics_core.synth.datasets import ForgeryDataset
 from forensics_core.training.recipes.j_conv_lstm_conv import (
     SOURCE_SIZE,
     ForgeryPatches,
-    PatchCache,
-    patch_labels,
+    JConvLSTMConvRecipe,
 )
-from forensics_core.training.recipes.lstm_endec import class_weighted_cross_entropy
 
 CROPS = 8
 
@@ -45,14 +41,13 @@ def step_seconds(images: torch.Tensor, masks: torch.Tensor, threads: int, channe
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    recipe = JConvLSTMConvRecipe()
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     times = []
     for _ in range(steps + 1):
         started = time.perf_counter()
         with autocast:
-            label_logits, pixel_logits = model(images)
-            loss = (class_weighted_cross_entropy(label_logits, patch_labels(masks))
-                    + class_weighted_cross_entropy(pixel_logits, masks[:, 0]))
+            loss = recipe.loss(model, {"image": images, "mask": masks}, torch.device("cpu"))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -68,18 +63,14 @@ def main() -> None:
     pictures = args.batch // CROPS
     forgeries = ForgeryDataset(photo_split(include_large=False).train, object_masks(), size=SOURCE_SIZE,
                                length=pictures, seed=0)
-    with tempfile.TemporaryDirectory() as folder:
-        cache = PatchCache(ForgeryPatches(forgeries, CROPS, seed=0), Path(folder), "bench")
-        started = time.perf_counter()
-        items = [cache[i] for i in range(pictures)]  # made, and written to the cache
-        made = time.perf_counter() - started
-        started = time.perf_counter()
-        items = [cache[i] for i in range(pictures)]  # read back
-        read = time.perf_counter() - started
+    patches = ForgeryPatches(forgeries, CROPS, seed=0)
+    started = time.perf_counter()
+    items = [patches[i] for i in range(pictures)]
+    made = time.perf_counter() - started
     images = torch.cat([item["image"] for item in items])
     masks = torch.cat([item["mask"] for item in items])
-    print(f"batch of {args.batch} patches ({pictures} pictures x {CROPS} crops): made in {made:.2f} s, "
-          f"read from the patch cache in {read:.3f} s (1 thread)")
+    print(f"batch of {args.batch} patches ({pictures} pictures x {CROPS} crops): made in {made:.2f} s "
+          "(1 thread)")
     for threads, channels_last, bf16 in ((1, False, False), (2, False, False), (2, True, False), (2, False, True)):
         seconds = step_seconds(images, masks, threads, channels_last, bf16, args.steps)
         print(f"training step: threads {threads}, channels_last {channels_last!s:5s}, bf16 {bf16!s:5s}: "

@@ -16,6 +16,8 @@ atomically, into the folder:
 * ``images.npy``: N x 3 x 64 x 64 uint8 (the pictures are 8-bit: nothing is lost);
 * ``masks.npy``: N x 64 x 64 bool;
 * ``sources.npy``: N int8, 0 = realistic forgery, 1 = planted task;
+* ``made.json``: the arguments it was made with and the patch counts (the training run copies
+  it into the weights manifest, so that the set can be made again);
 
 and prints the share of manipulated pixels, of manipulated patches (the paper's 12.5 % rule) and
 of boundary patches (both classes present) per source. The training then reads these arrays
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -79,6 +82,10 @@ def main() -> int:
     _save(args.folder / "images.npy", image_array)
     _save(args.folder / "masks.npy", mask_array)
     _save(args.folder / "sources.npy", code_array)
+    made = {"script": "scripts/jconv_patch_set.py", "forgeries": args.forgeries, "planted": args.planted,
+            "seed": args.seed, "photos": args.photos, "crops": CROPS,
+            "patches": {name: int((code_array == code).sum()) for name, code in SOURCE_CODES.items()}}
+    write_bytes_atomic(args.folder / "made.json", json.dumps(made, indent=1).encode())
     for name, code in SOURCE_CODES.items():
         keep = code_array == code
         if not keep.any():

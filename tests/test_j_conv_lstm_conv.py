@@ -1,4 +1,4 @@
-"""J-Conv-LSTM-Conv training pieces: patch-label readout, the easy planted task, curriculum, patch cache."""
+"""J-Conv-LSTM-Conv training pieces: patch-label readout, the easy planted task, curriculum, patch set."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from forensics_core.training.config import TrainConfig
 from forensics_core.training.recipes.j_conv_lstm_conv import (
     PATCH_SET_SOURCES,
     Curriculum,
-    PatchCache,
     PatchSet,
     Shuffled,
     curriculum_stages,
@@ -94,24 +93,6 @@ def test_curriculum_stages_are_checked():
                 [{"from_step": 0, "source": "forgeries", "kinds": ["blur"]}]):
         with pytest.raises(ForensicsError):
             curriculum_stages(TrainConfig(extra={"curriculum": bad}))
-
-
-class _Exploding(Dataset):
-    def __len__(self) -> int:
-        return 3
-
-    def __getitem__(self, index: int) -> dict:
-        raise AssertionError("a cached item was made again")
-
-
-def test_patch_cache_returns_the_same_patches_from_disk(tmp_path):
-    made = PatchCache(_Numbered("splice"), tmp_path, "key")
-    first = made[7]
-    again = PatchCache(_Exploding(), tmp_path, "key")[7]
-    assert again["kind"] == "splice" and torch.equal(again["mask"], first["mask"])
-    assert torch.allclose(again["image"], first["image"], atol=0.5 / 255)
-    with pytest.raises(AssertionError):
-        PatchCache(_Exploding(), tmp_path, "other key")[7]
 
 
 @pytest.mark.skipif(find_data_root() is None, reason="needs the pristine photographs in ../shared/data")
@@ -197,6 +178,9 @@ def test_training_from_a_patch_set_follows_the_curriculum(tmp_path):
     data = recipe.train_dataset(config)
     assert len(data) == 12 and all(data[i]["kind"] == "planted" for i in range(4))
     assert {data[i]["kind"] for i in range(4, 12)} == {"planted", "forgeries"}
+    assert recipe.describe_data(config)["patch_set_made"] is None  # no made.json: nothing claimed
+    (tmp_path / "set" / "made.json").write_text('{"forgeries": 1, "planted": 1, "seed": 5}')
+    assert recipe.describe_data(config)["patch_set_made"]["seed"] == 5
     with pytest.raises(ForensicsError):
         recipe.train_dataset(TrainConfig(steps=2, batch_size=1, extra={"patch_set": str(tmp_path / "set"),
                                          "curriculum": [{"from_step": 0, "source": "forgeries",

@@ -100,12 +100,16 @@ def test_short_cpu_run_learns_and_exports(tmp_path: Path):
     assert log[0].startswith("step,") and len(log) == 2
 
 
-def test_resume_continues_with_the_same_batches(tmp_path: Path):
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_resume_continues_with_the_same_batches(tmp_path: Path, schedule: str):
     base = TrainConfig(steps=4, batch_size=4, lr=1e-3, val_every=100, val_samples=4, val_batch_size=4,
-                       checkpoint_every=2, num_workers=0, seed=3)
+                       checkpoint_every=2, num_workers=0, seed=3, lr_schedule=schedule, lr_final_fraction=0.1)
     recipe = TinyEnhancementRecipe()
     straight = train(recipe, base, torch.device("cpu"), tmp_path / "a", tmp_path / "wa", show_progress=False)
-    train(recipe, base.updated(steps=2), torch.device("cpu"), tmp_path / "b", tmp_path / "wb", show_progress=False)
+    # interrupted after its first step (a time limit of 0 s), then resumed under the same plan
+    interrupted = train(recipe, base, torch.device("cpu"), tmp_path / "b", tmp_path / "wb", show_progress=False,
+                        time_limit_s=0.0)
+    assert interrupted.steps == 1
     resumed = train(recipe, base, torch.device("cpu"), tmp_path / "b", tmp_path / "wb", show_progress=False)
     assert resumed.steps == straight.steps == 4
     a, _ = load_weights("tiny-test/model", folder=tmp_path / "wa")
@@ -113,3 +117,5 @@ def test_resume_continues_with_the_same_batches(tmp_path: Path):
     for name in a:
         assert torch.allclose(a[name], b[name], atol=1e-5), name
     assert np.isfinite(resumed.final_validation["loss"])
+    last_update_lr = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["optimiser"]["param_groups"][0]["lr"]
+    assert last_update_lr == pytest.approx(1e-3 * (0.1 if schedule == "cosine" else 1.0))

@@ -20,6 +20,10 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 32
     lr: float = 1e-3
+    #: ``constant`` or ``cosine`` (:mod:`forensics_core.training.schedule`).
+    lr_schedule: str = "constant"
+    #: Where a decaying schedule ends, as a fraction of ``lr``.
+    lr_final_fraction: float = 0.01
     weight_decay: float = 0.0
     val_every: int = 250
     val_samples: int = 256

@@ -1,4 +1,5 @@
-"""The shared training loop: Adam, bf16 autocast on CUDA, validation, checkpoints, logs, export.
+"""The shared training loop: Adam with a learning-rate schedule (:mod:`forensics_core.training.schedule`),
+bf16 autocast on CUDA, validation, checkpoints, logs, export.
 
 Samples are generated on the fly and deterministically from (seed, index), so a step's batch is
 fixed by its number: resuming from a checkpoint continues with exactly the batches an
@@ -24,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from forensics_core import metrics
 from forensics_core.training.config import TrainConfig
 from forensics_core.training.recipe import Predictions, TrainingRecipe
+from forensics_core.training.schedule import check_schedule, learning_rate_factor
 from forensics_core.weights import save_weights
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -199,6 +201,9 @@ def _run_steps(recipe: TrainingRecipe, model: torch.nn.Module, optimiser: torch.
                 loss = recipe.loss(model, batch, device)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            factor = learning_rate_factor(config, progress.step)
+            for group in optimiser.param_groups:
+                group["lr"] = group["initial_lr"] * factor
             optimiser.step()
             recipe.after_step(model)
             progress.step += 1
@@ -286,6 +291,7 @@ def train(
     after that many seconds of this call, checkpoints, validates and exports what it has; the
     manifest then records the steps actually done and that the time limit stopped it.
     """
+    check_schedule(config)
     out_dir.mkdir(parents=True, exist_ok=True)
     _prepare_process(config, device)
     model = recipe.build_model(config).to(device)
@@ -294,6 +300,8 @@ def train(
     checkpoint_path = out_dir / CHECKPOINT_NAME
     progress = (_restore(checkpoint_path, model, optimiser, device) if resume and checkpoint_path.exists()
                 else _Progress())
+    for group in optimiser.param_groups:  # the schedule scales each group's own base rate
+        group.setdefault("initial_lr", group["lr"])
 
     train_set = recipe.train_dataset(config)
     val_loader = _loader(recipe.val_dataset(config), config, config.val_batch_size, None, device)

@@ -17,14 +17,16 @@ straight boundaries); ``"forgeries"`` the realistic synthetic forgeries
 (:class:`~forensics_core.synth.datasets.ForgeryDataset`, optionally restricted to ``"kinds"``).
 Since the harness draws training item ``i`` at step ``i // batch_size``, the stage of an item
 depends on its index only, and a resumed run continues in the stage it stopped in. With
-``extra["patch_cache"]`` (a folder) the patch stacks are kept on disk once made
-(:class:`PatchCache`; ``scripts/jconv_patch_cache.py`` fills it ahead of a run), so the training
-process spends its cores on the network. With ``extra["patch_set"]`` (a folder made by
-``scripts/jconv_patch_set.py``) the patches come instead from one fixed, pre-extracted set
+``extra["patch_set"]`` (a folder made by ``scripts/jconv_patch_set.py``) the patches come
+instead from one fixed, pre-extracted set
 (:class:`PatchSet`, each epoch in a fresh order, :class:`Shuffled`); a stage's ``source`` then
 picks the planted or the realistic patches, or ``"all"`` of them. Making patches costs about
 0.03 s per 8 patches against about 0.4 s per 32 patches for a training step of the network
 (``benchmarks/jconv_throughput.py``), so the set mostly frees the second core and fixes the data.
+The shipped weights come from ``configs/j-conv-lstm-conv-cpu-cosine.json``: 6000 steps of 32
+patches from a 137,600-patch set (planted patches to step 300, realistic forgeries after), the
+learning rate annealed along a cosine from 1e-3 to 1e-5 (with a constant 1e-3 the validation AUC
+rose to 0.82 and fell back to 0.70 by step 4000; issue 24).
 
 Validation scores what the detector does: the sliding-window heatmap
 (:func:`~forensics_core.models.j_conv_lstm_conv.sliding_window_heatmap`, window stride
@@ -35,8 +37,6 @@ loss on their 16 non-overlapping 64x64 tiles. Weights ``j-conv-lstm-conv/model``
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,6 @@ from scipy.ndimage import binary_erosion
 from torch import nn
 from torch.utils.data import Dataset
 
-from forensics_core.atomic import write_bytes_atomic
 from forensics_core.errors import ForensicsError
 from forensics_core.models.j_conv_lstm_conv import (
     PATCH_SIZE,
@@ -168,40 +167,6 @@ class Curriculum(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.stages[self.stage_of(index)][1][index]
-
-
-class PatchCache(Dataset):
-    """Patch stacks of ``patches`` kept in ``folder`` (one ``.npz`` per item, written atomically).
-
-    Images are stored as 8-bit values (the forgeries are 8-bit pictures, so nothing is lost) and
-    masks as booleans. ``key`` names what makes the items (recipe data, seed, stages); items of
-    another key never mix in. Files are read with ``allow_pickle=False``.
-    """
-
-    def __init__(self, patches: Dataset, folder: Path, key: str) -> None:
-        self.patches = patches
-        self.folder = Path(folder) / key
-
-    def __len__(self) -> int:
-        return len(self.patches)
-
-    def path(self, index: int) -> Path:
-        """The file of item ``index``."""
-        return self.folder / f"{index:08d}.npz"
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        path = self.path(index)
-        if path.exists():
-            with np.load(path, allow_pickle=False) as stored:
-                return {"image": torch.from_numpy(stored["image"].astype(np.float32) / 255.0),
-                        "mask": torch.from_numpy(stored["mask"].astype(np.float32)),
-                        "kind": str(stored["kind"])}
-        item = self.patches[index]
-        buffer = io.BytesIO()
-        np.savez(buffer, image=np.rint(item["image"].numpy() * 255.0).astype(np.uint8),
-                 mask=item["mask"].numpy() > 0.5, kind=np.array(item["kind"]))
-        write_bytes_atomic(path, buffer.getvalue())
-        return item
 
 
 #: Codes of the pre-extracted patch sets' ``sources.npy`` (``scripts/jconv_patch_set.py``).
@@ -331,10 +296,7 @@ class JConvLSTMConvRecipe(TrainingRecipe):
                 pictures = ForgeryDataset(split.train, object_masks(), size=SOURCE_SIZE, length=length,
                                           seed=config.seed, kinds=tuple(stage.get("kinds", FORGERY_KINDS)))
             stages.append((int(stage["from_step"]), ForgeryPatches(pictures, crops, config.seed)))
-        patches: Dataset = Curriculum(stages, config.batch_size, length)
-        if config.extra.get("patch_cache"):
-            patches = PatchCache(patches, Path(config.extra["patch_cache"]), self.cache_key(config))
-        return patches
+        return Curriculum(stages, config.batch_size, length)
 
     def patch_set_curriculum(self, config: TrainConfig, folder: Path, length: int) -> Dataset:
         """The curriculum's stages drawn from a patch set: a stage's ``source`` selects the patches
@@ -348,14 +310,14 @@ class JConvLSTMConvRecipe(TrainingRecipe):
             stages.append((int(stage["from_step"]), Shuffled(PatchSet(folder, codes), length, config.seed)))
         return Curriculum(stages, config.batch_size, length)
 
-    def cache_key(self, config: TrainConfig) -> str:
-        """Name of the cache folder: a digest of everything the training items depend on."""
-        split = photo_split(include_large=config.include_large_photos)
-        made_of = {"seed": config.seed, "batch_size": config.batch_size, "steps": config.steps,
-                   "crops": config.extra.get("crops", 8), "stages": curriculum_stages(config),
-                   "photos": [p.name for p in split.train], "source_size": SOURCE_SIZE}
-        digest = hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()[:16]
-        return f"{self.id}-{digest}"
+    def patch_set_made(self, config: TrainConfig) -> dict[str, Any] | None:
+        """How the configured patch set was made (its ``made.json``), None without one."""
+        if not config.extra.get("patch_set"):
+            return None
+        try:
+            return json.loads((Path(config.extra["patch_set"]) / "made.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
 
     def val_dataset(self, config: TrainConfig) -> Dataset:
         """Fixed whole forgeries of the held-out photographs (also fixes the validation windows)."""
@@ -395,6 +357,7 @@ class JConvLSTMConvRecipe(TrainingRecipe):
                 "val_stride": config.extra.get("val_stride", 32), "val_sigma": config.extra.get("val_sigma", 3.0),
                 "curriculum": curriculum_stages(config, allow_all=bool(config.extra.get("patch_set"))),
                 "patch_set": config.extra.get("patch_set"),
+                "patch_set_made": self.patch_set_made(config),
                 "residual_init": bool(config.extra.get("residual_init", True)),
                 "loss": "class-weighted pixel CE + patch_loss_weight x class-weighted patch CE",
                 "patch_loss_weight": float(config.extra.get("patch_loss_weight", PATCH_LOSS_WEIGHT))}

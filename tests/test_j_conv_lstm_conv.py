@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import cv2
 import numpy as np
 import pytest
@@ -153,6 +155,11 @@ def test_patch_set_reads_the_patches_of_the_chosen_sources(tmp_path):
     assert item["mask"].shape == (1, 64, 64) and float(item["mask"].mean()) == pytest.approx(0.125)
     with pytest.raises(ForensicsError, match="jconv_patch_set"):
         PatchSet(tmp_path / "missing")
+    # a loader worker receives the folder, not a copy of the mapped arrays
+    shipped = pickle.dumps(only_planted)
+    assert len(shipped) < only_planted.images.nbytes
+    again = pickle.loads(shipped)
+    assert len(again) == 2 and torch.equal(again[1]["image"], item["image"]) and again[1]["kind"] == "planted"
 
 
 def test_shuffled_visits_every_patch_once_per_epoch_in_a_fixed_order():

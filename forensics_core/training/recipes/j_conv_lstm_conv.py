@@ -179,11 +179,25 @@ class PatchSet(Dataset):
     ``folder`` holds ``images.npy`` (N x 3 x 64 x 64 uint8), ``masks.npy`` (N x 64 x 64 bool) and
     ``sources.npy`` (N int8, :data:`PATCH_SET_SOURCES`), read memory-mapped with
     ``allow_pickle=False``; ``sources`` keeps the patches of those codes only. Item ``i`` is
-    ``{"image": 3 x 64 x 64, "mask": 1 x 64 x 64, "kind": source name}``.
+    ``{"image": 3 x 64 x 64, "mask": 1 x 64 x 64, "kind": source name}``. Sent to a loader worker,
+    it travels as its folder and selection and maps the files again there (a memory map would
+    otherwise be pickled as a full copy: 2.2 GB for the shipped set).
     """
 
     def __init__(self, folder: Path, sources: tuple[int, ...] = tuple(PATCH_SET_SOURCES.values())) -> None:
-        folder = Path(folder)
+        self.folder = Path(folder)
+        self.selected = tuple(sources)
+        self._open()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"folder": self.folder, "selected": self.selected}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.folder, self.selected = state["folder"], state["selected"]
+        self._open()
+
+    def _open(self) -> None:
+        folder, sources = self.folder, self.selected
         try:
             self.images = np.load(folder / "images.npy", mmap_mode="r", allow_pickle=False)
             self.masks = np.load(folder / "masks.npy", mmap_mode="r", allow_pickle=False)

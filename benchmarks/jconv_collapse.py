@@ -27,7 +27,11 @@ import torch
 
 from forensics_core import metrics
 from forensics_core.models.j_conv_lstm_conv import JConvLSTMConv
-from forensics_core.training.recipes.j_conv_lstm_conv import PatchSet, patch_labels
+from forensics_core.training.recipes.j_conv_lstm_conv import (
+    PATCH_SET_SOURCES,
+    PatchSet,
+    patch_labels,
+)
 from forensics_core.training.recipes.lstm_endec import class_weighted_cross_entropy
 
 PARTS = ("conv1", "conv2", "lstm", "classifier", "pixel_conv1", "pixel_conv3")
@@ -75,7 +79,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    train = PatchSet(args.train, sources={"planted": (1,), "forgeries": (0,), "all": (0, 1)}[args.source])
+    codes = tuple(PATCH_SET_SOURCES.values()) if args.source == "all" else (PATCH_SET_SOURCES[args.source],)
+    train = PatchSet(args.train, sources=codes)
     val = PatchSet(args.val)
     model = JConvLSTMConv(bottleneck_maps=args.bottleneck_maps, residual_init=not args.no_residual_init).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)

@@ -24,7 +24,12 @@ import torch
 from forensics_core.models.j_conv_lstm_conv import PATCH_SIZE, JConvLSTMConv
 from forensics_core.synth.data import object_masks, photo_split
 from forensics_core.synth.datasets import ForgeryDataset, PlantedResampling
-from forensics_core.training.recipes.j_conv_lstm_conv import SOURCE_SIZE, ForgeryPatches, patch_labels
+from forensics_core.training.recipes.j_conv_lstm_conv import (
+    SOURCE_SIZE,
+    ForgeryPatches,
+    PatchSet,
+    patch_labels,
+)
 from forensics_core.training.recipes.lstm_endec import class_weighted_cross_entropy
 
 
@@ -71,15 +76,14 @@ def time_network(batches: list[int], steps: int, pixel_maps_in: int) -> None:
 
 
 def time_reading(folder: str | None, batch: int) -> None:
-    """Seconds to gather one random batch from a pre-extracted patch set."""
+    """Seconds to gather one random batch from a pre-extracted patch set, as the training does."""
     if folder is None:
         return
-    images = np.load(os.path.join(folder, "images.npy"), mmap_mode="r")
+    patches = PatchSet(folder)
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     for _ in range(20):
-        index = np.sort(rng.choice(len(images), batch, replace=False))
-        torch.from_numpy(images[index].astype(np.float32) / 255.0)
+        patches.gather(np.sort(rng.choice(len(patches), batch, replace=False)))
     per_batch = (time.perf_counter() - started) / 20
     print(f"reading a batch of {batch} from the patch set {folder}: {per_batch * 1000:.1f} ms "
           f"= {batch / per_batch:.0f} patches/s")

@@ -28,28 +28,23 @@ PatchSet`) and spends its cores on the network only.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from forensics_core.atomic import write_bytes_atomic
 from forensics_core.synth.data import object_masks, photo_split
 from forensics_core.synth.datasets import ForgeryDataset, PlantedResampling
-from forensics_core.training.recipes.j_conv_lstm_conv import PATCH_LABEL_FRACTION, SOURCE_SIZE, ForgeryPatches
+from forensics_core.training.recipes.j_conv_lstm_conv import (
+    PATCH_LABEL_FRACTION,
+    PATCH_SET_SOURCES,
+    SOURCE_SIZE,
+    ForgeryPatches,
+    write_patch_set,
+)
 
 CROPS = 8
-#: Codes of ``sources.npy``.
-SOURCE_CODES = {"forgeries": 0, "planted": 1}
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    write_bytes_atomic(path, buffer.getvalue())
 
 
 def main() -> int:
@@ -73,20 +68,15 @@ def main() -> int:
             item = patches[index]
             images.append(np.rint(item["image"].numpy() * 255.0).astype(np.uint8))
             masks.append(item["mask"][:, 0].numpy() > 0.5)
-            codes.append(np.full(CROPS, SOURCE_CODES[name], np.int8))
+            codes.append(np.full(CROPS, PATCH_SET_SOURCES[name], np.int8))
             if (index + 1) % 250 == 0:
                 print(f"{name}: {index + 1}/{len(pictures)} pictures ({time.perf_counter() - started:.0f} s)",
                       flush=True)
     image_array, mask_array, code_array = np.concatenate(images), np.concatenate(masks), np.concatenate(codes)
-    args.folder.mkdir(parents=True, exist_ok=True)
-    _save(args.folder / "images.npy", image_array)
-    _save(args.folder / "masks.npy", mask_array)
-    _save(args.folder / "sources.npy", code_array)
-    made = {"script": "scripts/jconv_patch_set.py", "forgeries": args.forgeries, "planted": args.planted,
-            "seed": args.seed, "photos": args.photos, "crops": CROPS,
-            "patches": {name: int((code_array == code).sum()) for name, code in SOURCE_CODES.items()}}
-    write_bytes_atomic(args.folder / "made.json", json.dumps(made, indent=1).encode())
-    for name, code in SOURCE_CODES.items():
+    write_patch_set(args.folder, image_array, mask_array, code_array,
+                    {"script": "scripts/jconv_patch_set.py", "forgeries": args.forgeries, "planted": args.planted,
+                     "seed": args.seed, "photos": args.photos, "crops": CROPS})
+    for name, code in PATCH_SET_SOURCES.items():
         keep = code_array == code
         if not keep.any():
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import cv2
@@ -22,6 +23,7 @@ from forensics_core.training.recipes.j_conv_lstm_conv import (
     PatchSet,
     Shuffled,
     curriculum_stages,
+    write_patch_set,
 )
 
 
@@ -225,3 +227,17 @@ def test_shipped_weights_outline_synthetic_forgeries_of_held_out_photographs(tmp
     assert len(aucs) >= 8
     print("per-picture pixel AUC", np.round(aucs, 3))
     assert float(np.mean(aucs)) > 0.65, aucs  # 0.70 with the weights of issue 24; chance is 0.5
+
+
+def test_a_written_patch_set_reads_back_with_how_it_was_made(tmp_path):
+    planted, forgeries = PATCH_SET_SOURCES["planted"], PATCH_SET_SOURCES["forgeries"]
+    images = np.arange(3 * 3 * 64 * 64, dtype=np.uint32).reshape(3, 3, 64, 64).astype(np.uint8)
+    masks = np.zeros((3, 64, 64), bool)
+    masks[1, :32] = True
+    write_patch_set(tmp_path / "set", images, masks, np.array([forgeries, planted, forgeries]), {"seed": 4})
+    patches = PatchSet(tmp_path / "set")
+    assert len(patches) == 3 and patches[1]["kind"] == "planted"
+    assert torch.equal(patches[2]["image"], torch.from_numpy(images[2].astype(np.float32) / 255.0))
+    assert float(patches[1]["mask"].mean()) == 0.5
+    made = json.loads((tmp_path / "set" / "made.json").read_text())
+    assert made == {"seed": 4, "patches": {"forgeries": 2, "planted": 1}}

@@ -37,6 +37,7 @@ loss on their 16 non-overlapping 64x64 tiles. Weights ``j-conv-lstm-conv/model``
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from scipy.ndimage import binary_erosion
 from torch import nn
 from torch.utils.data import Dataset
 
+from forensics_core.atomic import write_bytes_atomic
 from forensics_core.errors import ForensicsError
 from forensics_core.models.j_conv_lstm_conv import (
     PATCH_SIZE,
@@ -171,6 +173,24 @@ class Curriculum(Dataset):
 
 #: Codes of the pre-extracted patch sets' ``sources.npy`` (``scripts/jconv_patch_set.py``).
 PATCH_SET_SOURCES = {"forgeries": 0, "planted": 1}
+
+
+def write_patch_set(folder: Path, images: np.ndarray, masks: np.ndarray, sources: np.ndarray,
+                    made: dict[str, Any]) -> None:
+    """Write a patch set that :class:`PatchSet` reads, each file atomically.
+
+    ``images`` N x 3 x 64 x 64 uint8, ``masks`` N x 64 x 64 bool, ``sources`` N int8 codes of
+    :data:`PATCH_SET_SOURCES`; ``made`` (how the set was made) goes to ``made.json`` with the
+    patch count per source, and the training run copies it into the manifest.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, array in (("images", images), ("masks", masks), ("sources", sources.astype(np.int8))):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        write_bytes_atomic(folder / f"{name}.npy", buffer.getvalue())
+    counts = {name: int((sources == code).sum()) for name, code in PATCH_SET_SOURCES.items()}
+    write_bytes_atomic(folder / "made.json", json.dumps({**made, "patches": counts}, indent=1).encode())
 
 
 class PatchSet(Dataset):

@@ -139,8 +139,8 @@ class ManTraNetDetector(Detector):
 
         model = model.to(device=device, memory_format=torch.channels_last).eval()
 
-        def on_tile(done: int, total: int) -> None:
-            reporter.update(0.02 + 0.98 * done / total, f"Tile {done}/{total}")
+        def on_tile(done: int, total: int) -> None:  # the last tile always shown, however fast the run
+            reporter.update(0.02 + 0.98 * done / total, f"Tile {done}/{total}", force=done == total)
 
         heatmap = predict_tiled(model, evidence.rgb_float(), device, tile=params["tile"],
                                 overlap=params["overlap"], autocast_dtype=autocast_dtype(params["precision"]),

@@ -30,9 +30,9 @@ from forensics_core.models.j_conv_lstm_conv import JConvLSTMConv
 from forensics_core.training.recipes.j_conv_lstm_conv import (
     PATCH_SET_SOURCES,
     PatchSet,
+    loss_terms,
     patch_labels,
 )
-from forensics_core.training.recipes.lstm_endec import class_weighted_cross_entropy
 
 PARTS = ("conv1", "conv2", "lstm", "classifier", "pixel_conv1", "pixel_conv3")
 SOURCE_NAMES = {0: "forgeries", 1: "planted"}
@@ -92,8 +92,7 @@ def main() -> None:
     for step in range(1, args.steps + 1):
         images, masks = train.gather(np.sort(rng.choice(len(train), args.batch, replace=False)))
         stages = model.forward_stages(images)
-        pixel_loss = class_weighted_cross_entropy(stages["pixels"], masks[:, 0])
-        patch_loss = class_weighted_cross_entropy(stages["label"], patch_labels(masks))
+        pixel_loss, patch_loss = loss_terms(stages["label"], stages["pixels"], masks)
         loss = pixel_loss + args.patch_weight * patch_loss
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

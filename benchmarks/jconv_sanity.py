@@ -40,6 +40,7 @@ from forensics_core.training.recipes.j_conv_lstm_conv import (
     SOURCE_SIZE,
     VAL_SEED,
     ForgeryPatches,
+    loss_terms,
     patch_labels,
 )
 from forensics_core.training.recipes.lstm_endec import class_weighted_cross_entropy
@@ -109,8 +110,7 @@ def check_initialisation() -> None:
     for name in ("conv", "lstm", "lstm_map", "label", "pixels"):
         value = stages[name]
         print(f"{name:9s} mean {value.mean():+.3f} std {value.std():.3f}")
-    loss = (class_weighted_cross_entropy(stages["label"], patch_labels(masks))
-            + class_weighted_cross_entropy(stages["pixels"], masks[:, 0]))
+    loss = sum(loss_terms(stages["label"], stages["pixels"], masks))
     loss.backward()
     print(f"initial joint loss {loss.item():.3f} (2 ln 2 = {2 * np.log(2):.3f})")
     for part in ("conv1", "conv2", "lstm", "classifier", "pixel_conv1", "pixel_conv3"):
@@ -130,8 +130,7 @@ def overfit(steps: int, batch: int, patch_weight: float) -> None:
     started = time.perf_counter()
     for step in range(1, steps + 1):
         label_logits, pixel_logits = model(images)
-        patch_loss = class_weighted_cross_entropy(label_logits, labels)
-        pixel_loss = class_weighted_cross_entropy(pixel_logits, masks[:, 0])
+        pixel_loss, patch_loss = loss_terms(label_logits, pixel_logits, masks)
         optimiser.zero_grad(set_to_none=True)
         (pixel_loss + patch_weight * patch_loss).backward()
         optimiser.step()
@@ -169,8 +168,8 @@ def easy_task(network: str, steps: int, pictures: int, patch_weight: float) -> N
             loss = class_weighted_cross_entropy(model(images * 2.0 - 1.0), masks[:, 0])
         else:
             label_logits, pixel_logits = model(images)
-            loss = (class_weighted_cross_entropy(pixel_logits, masks[:, 0])
-                    + patch_weight * class_weighted_cross_entropy(label_logits, patch_labels(masks)))
+            pixel_loss, patch_loss = loss_terms(label_logits, pixel_logits, masks)
+            loss = pixel_loss + patch_weight * patch_loss
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

@@ -1,20 +1,24 @@
-"""Where a J-Conv-LSTM-Conv training step's time goes (issue 24): making patches vs network compute.
+"""Where a J-Conv-LSTM-Conv training step's time goes, and which CPU schedule is fastest (issue 24).
 
 Usage (from the repository root, data in ``../shared/data``)::
 
-    nice -n 10 python benchmarks/jconv_throughput.py [--threads 2] [--batches 32 64 128] [--pictures 6]
+    nice -n 10 python benchmarks/jconv_throughput.py [--threads 2] [--batches 32 64 128] [--pictures 6] \
+        [--steps 5] [--bottleneck-maps 1] [--patch-set runs/jconv-patches-big]
 
 Prints (1) the time to make one 8-crop patch stack of a realistic forgery and of the planted task
 (:class:`~forensics_core.training.recipes.j_conv_lstm_conv.ForgeryPatches`: the work the
-recipe's data loader does per 8 patches), (2) the time to read the same patches from a fixed
-pre-extracted patch set (``scripts/jconv_patch_set.py``, memory-mapped ``.npy``) and (3) the
-forward+backward+Adam step of the network per batch size, as patches per second. The timings
-depend on the machine's load (``uptime``), which is printed with them.
+recipe's data loader does per 8 patches), (2) the time to read a batch from a fixed pre-extracted
+patch set (``scripts/jconv_patch_set.py``) as the training does, (3) one training step (forward,
+the recipe's joint loss, backward, Adam) on a batch of 32 real patches under each CPU schedule: 1
+and 2 PyTorch threads, channels_last memory format, bfloat16 autocast, and (4) that step per batch
+size at ``--threads``, as patches per second. The timings depend on the machine's load, which is
+printed with them: compare rows of one run only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 
@@ -27,52 +31,30 @@ from forensics_core.synth.datasets import ForgeryDataset, PlantedResampling
 from forensics_core.training.recipes.j_conv_lstm_conv import (
     SOURCE_SIZE,
     ForgeryPatches,
+    JConvLSTMConvRecipe,
     PatchSet,
-    patch_labels,
 )
-from forensics_core.training.recipes.lstm_endec import class_weighted_cross_entropy
+
+CROPS = 8
+#: (threads, channels_last, bf16) rows of the schedule comparison.
+SCHEDULES = ((1, False, False), (2, False, False), (2, True, False), (2, False, True))
 
 
-def time_making(pictures: int) -> None:
-    """Seconds to make one 8-crop patch stack, realistic forgeries and planted task."""
+def time_making(pictures: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seconds to make one 8-crop patch stack, realistic forgeries and planted task; returns the
+    realistic patches made (``pictures`` x 8) and their masks."""
     split = photo_split(include_large=False)
     sources = {"forgeries": ForgeryDataset(split.train, object_masks(), size=SOURCE_SIZE, length=pictures, seed=5),
                "planted": PlantedResampling(split.train, SOURCE_SIZE, pictures, 5)}
+    made = {}
     for name, pictures_set in sources.items():
-        patches = ForgeryPatches(pictures_set, crops=8, seed=5)
+        patches = ForgeryPatches(pictures_set, crops=CROPS, seed=5)
         started = time.perf_counter()
-        for index in range(pictures):
-            patches[index]
+        made[name] = [patches[index] for index in range(pictures)]
         per_stack = (time.perf_counter() - started) / pictures
-        print(f"making patches ({name}): {per_stack:.3f} s per 8-patch stack = {8 / per_stack:.0f} patches/s")
-
-
-def time_network(batches: list[int], steps: int, pixel_maps_in: int) -> None:
-    """Patches per second of one training step (forward, joint loss, backward, Adam) per batch size."""
-    torch.manual_seed(0)
-    model = JConvLSTMConv(bottleneck_maps=pixel_maps_in).train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for batch in batches:
-        images = torch.rand(batch, 3, PATCH_SIZE, PATCH_SIZE)
-        masks = (torch.rand(batch, 1, PATCH_SIZE, PATCH_SIZE) > 0.7).float()
-        timings = []
-        for step in range(steps + 1):
-            started = time.perf_counter()
-            label_logits, pixel_logits = model(images)
-            loss = (class_weighted_cross_entropy(pixel_logits, masks[:, 0])
-                    + 0.1 * class_weighted_cross_entropy(label_logits, patch_labels(masks)))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            if step:  # the first step warms up the allocator
-                timings.append(time.perf_counter() - started)
-        per_step = float(np.median(timings))
-        with torch.no_grad():
-            started = time.perf_counter()
-            model(images)
-            forward = time.perf_counter() - started
-        print(f"network (bottleneck maps {pixel_maps_in}), batch {batch}: {per_step:.3f} s per training step = "
-              f"{batch / per_step:.0f} patches/s; forward alone {batch / forward:.0f} patches/s")
+        print(f"making patches ({name}): {per_stack:.3f} s per 8-patch stack = {CROPS / per_stack:.0f} patches/s")
+    return (torch.cat([item["image"] for item in made["forgeries"]]),
+            torch.cat([item["mask"] for item in made["forgeries"]]))
 
 
 def time_reading(folder: str | None, batch: int) -> None:
@@ -89,6 +71,29 @@ def time_reading(folder: str | None, batch: int) -> None:
           f"= {batch / per_batch:.0f} patches/s")
 
 
+def step_seconds(images: torch.Tensor, masks: torch.Tensor, steps: int, bottleneck_maps: int = 1,
+                 channels_last: bool = False, bf16: bool = False) -> float:
+    """Median seconds of one Adam step of a fresh network with the recipe's loss, after a warm-up step."""
+    torch.manual_seed(0)
+    model = JConvLSTMConv(bottleneck_maps=bottleneck_maps).train()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    recipe = JConvLSTMConvRecipe()
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    timings = []
+    for _ in range(steps + 1):
+        started = time.perf_counter()
+        with autocast:
+            loss = recipe.loss(model, {"image": images, "mask": masks}, torch.device("cpu"))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        timings.append(time.perf_counter() - started)
+    return float(np.median(timings[1:]))  # the first step warms up the allocator
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -98,12 +103,23 @@ def main() -> None:
     parser.add_argument("--bottleneck-maps", type=int, nargs="+", default=[1])
     parser.add_argument("--patch-set", help="folder of a pre-extracted patch set (scripts/jconv_patch_set.py)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"torch threads {args.threads}; load average {os.getloadavg()[0]:.2f}")
-    time_making(args.pictures)
+    torch.set_num_threads(1)
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    images, masks = time_making(max(args.pictures, 32 // CROPS))
     time_reading(args.patch_set, max(args.batches))
+    for threads, channels_last, bf16 in SCHEDULES:
+        torch.set_num_threads(threads)
+        seconds = step_seconds(images[:32], masks[:32], args.steps, channels_last=channels_last, bf16=bf16)
+        print(f"training step, 32 patches: threads {threads}, channels_last {channels_last!s:5s}, "
+              f"bf16 {bf16!s:5s}: {seconds:.2f} s")
+    torch.set_num_threads(args.threads)
     for maps in args.bottleneck_maps:
-        time_network(args.batches, args.steps, maps)
+        for batch in args.batches:
+            batch_images = torch.rand(batch, 3, PATCH_SIZE, PATCH_SIZE)
+            batch_masks = (torch.rand(batch, 1, PATCH_SIZE, PATCH_SIZE) > 0.7).float()
+            per_step = step_seconds(batch_images, batch_masks, args.steps, bottleneck_maps=maps)
+            print(f"network (bottleneck maps {maps}), batch {batch}, threads {args.threads}: {per_step:.3f} s "
+                  f"per training step = {batch / per_step:.0f} patches/s")
 
 
 if __name__ == "__main__":

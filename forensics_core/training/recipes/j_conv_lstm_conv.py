@@ -93,6 +93,15 @@ def patch_labels(masks: torch.Tensor) -> torch.Tensor:
     return (masks.flatten(1).mean(dim=1) > PATCH_LABEL_FRACTION).long()
 
 
+def loss_terms(label_logits: torch.Tensor, pixel_logits: torch.Tensor,
+               masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pixel loss, patch loss) of a batch: the class-weighted cross-entropies of the pixel logits
+    against the (N, 1, 64, 64) ``masks`` and of the patch logits against :func:`patch_labels`.
+    The training loss is ``pixel + extra["patch_loss_weight"] x patch``."""
+    return (class_weighted_cross_entropy(pixel_logits, masks[:, 0]),
+            class_weighted_cross_entropy(label_logits, patch_labels(masks)))
+
+
 class ForgeryPatches(Dataset):
     """``crops`` 64x64 patches of each :class:`ForgeryDataset` item, deterministic per index.
 
@@ -365,9 +374,8 @@ class JConvLSTMConvRecipe(TrainingRecipe):
         patches, masks = batch_patches(batch)
         masks = masks.to(device, non_blocking=True)
         label_logits, pixel_logits = model(patches.to(device, non_blocking=True))
-        weight = float(self._patch_loss_weight)
-        return (class_weighted_cross_entropy(pixel_logits, masks[:, 0])
-                + weight * class_weighted_cross_entropy(label_logits, patch_labels(masks)))
+        pixel_loss, patch_loss = loss_terms(label_logits, pixel_logits, masks)
+        return pixel_loss + float(self._patch_loss_weight) * patch_loss
 
     def predict(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> Predictions:
         """Sliding-window heatmaps of whole validation pictures, grouped by manipulation kind."""
